@@ -10,8 +10,7 @@
 #                (honours DESTDIR, PREFIX, LIBDIR, INCLUDEDIR, MANDIR)
 #   uapi-check   compile uapi/linux/cowdup.h standalone (C99, pedantic,
 #                -Werror) and run its layout test (also built by `tests`)
-#   man-check    every man page renders without a groff warning (needs groff,
-#                Debian package groff-base)
+#   install-man  the man3 pages of Documentation/man (part of install)
 
 LIB_VERSION  := 0.1.0
 LIB_SONAME   := libcowdup.so.0
@@ -90,14 +89,3 @@ install-lib: lib
 install-man:
 	$(if $(LIB_MAN3),$(INSTALL) -d $(DESTDIR)$(MANDIR)/man3)
 	$(if $(LIB_MAN3),$(INSTALL) -m 0644 $(LIB_MAN3) $(DESTDIR)$(MANDIR)/man3/)
-
-# groff prints warnings on stderr; any output at all fails the check.
-.PHONY: man-check
-man-check:
-	@command -v groff >/dev/null || { echo "man-check: groff not found (apt install groff-base)" >&2; exit 1; }
-	$(LIB_Q)fail=0; for f in $(LIB_MAN3); do \
-		out=$$(cd $(SRCDIR)/Documentation/man && LC_ALL=C.UTF-8 MANWIDTH=80 \
-			groff -man -ww -z -Tutf8 $$f 2>&1); \
-		if [ -n "$$out" ]; then echo "$$f:"; echo "$$out"; fail=1; fi; \
-	done; \
-	[ $$fail -eq 0 ] && echo "man-check: $(words $(LIB_MAN3)) pages clean"; exit $$fail
