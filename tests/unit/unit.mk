@@ -11,7 +11,9 @@
 #
 # Targets:  tests (adds these), unit-tests, uapi-check, header-check,
 #           unit-check (run every unit-* binary here, on the host),
-#           unit-fake-check (unit-lib against a faked device; host, root)
+#           unit-fake-check (unit-lib against a faked device; host, root),
+#           man-check (man pages: groff -ww clean, EXAMPLES compile; needs
+#           groff from Debian's groff-base)
 
 UNIT_SRC   := $(SRCDIR)/tests/unit
 UNIT_BIN   := $(BUILD)/tests/bin
@@ -96,3 +98,10 @@ $(UNIT_FAKE): $(UNIT_OBJ)/unit_lib.o $(UNIT_OBJ)/fake_ioctl.o $(LIB_A)
 unit-fake-check: $(UNIT_FAKE)
 	unshare --mount --propagation private sh -c \
 		'mount -t tmpfs cowdup-fake-dev /dev && mknod /dev/cowdup c 1 3 && exec $(UNIT_FAKE)'
+
+# Man pages of the library: no groff warning, and every EXAMPLES program
+# compiles with -Werror and links against libcowdup.a (not run: no device).
+.PHONY: man-check
+man-check: $(LIB_A)
+	$(UNIT_SRC)/man_check.sh $(SRCDIR)/Documentation/man "$(CC)" \
+		"$(USER_CFLAGS) -Werror" $(LIB_A) $(BUILD)/man-examples
