@@ -9,7 +9,7 @@
 #  2. each EXAMPLES program (between '.\" SRC BEGIN (name.c)' and
 #     '.\" SRC END') compiles warning-free with -Werror and links against
 #     libcowdup.a.  They are not run: they need /dev/cowdup.
-# Prints TAP; exits 1 if anything failed.
+# Prints TAP; exits 1 if anything failed, 4 (skip) without groff.
 set -u
 
 mandir=$1 cc=$2 cflags=$3 liba=$4 outdir=$5
@@ -20,7 +20,7 @@ notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
 
 if ! command -v groff >/dev/null 2>&1; then
 	echo "1..0 # SKIP groff not installed (apt install groff-base)"
-	exit 1
+	exit 4
 fi
 mkdir -p "$outdir" || exit 1
 

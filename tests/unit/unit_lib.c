@@ -12,7 +12,8 @@
  * yet re-execute this program (/proc/self/exe --child NAME), so they hold
  * with CK_FORK=no too.
  *
- * If the node does not exist, prints "1..0 # SKIP no /dev/cowdup", exits 0.
+ * If the node does not exist, prints "1..0 # SKIP no /dev/cowdup" and exits
+ * 4 (kselftest's skip status).
  */
 #include "unit_util.h"
 
@@ -263,7 +264,7 @@ int main(int argc, char **argv)
 	}
 	if (!device_present()) {
 		printf("1..0 # SKIP no %s\n", COWDUP_DEVICE_PATH);
-		return EXIT_SUCCESS;
+		return EXIT_SKIP;
 	}
 	return run_suite_tap(lib_suite());
 }

@@ -7,7 +7,8 @@
  * cowdup_available() returns 0 without touching errno.  The failure is not
  * cached: each call tries the open again.
  *
- * If the node exists, prints "1..0 # SKIP device present" and exits 0.
+ * If the node exists, prints "1..0 # SKIP device present" and exits 4
+ * (kselftest's skip status).
  */
 #include "unit_util.h"
 
@@ -315,7 +316,7 @@ int main(void)
 {
 	if (device_present()) {
 		printf("1..0 # SKIP device present (%s)\n", COWDUP_DEVICE_PATH);
-		return EXIT_SUCCESS;
+		return EXIT_SKIP;
 	}
 	pgsz = sysconf(_SC_PAGESIZE);
 	return run_suite_tap(nodev_suite());
