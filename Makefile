@@ -35,7 +35,7 @@ all: lib tests modules
 include lib/lib.mk
 include module/module.mk
 include $(wildcard tests/*/*.mk)
-include scripts/vm.mk
+-include scripts/vm.mk
 
 .PHONY: clean
 clean:

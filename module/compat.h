@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every difference between the supported kernels (6.1 .. 6.12) lives here.
+ * The COWDUP_HAVE_* macros come from build-time probes (probe-kernel.sh,
+ * probes/NAME.c) against the target kernel's headers, never from version
+ * numbers.  Unexported functions are reached through KSYM() (ksyms.h).
+ */
+#ifndef COWDUP_COMPAT_H
+#define COWDUP_COMPAT_H
+
+#include <linux/mm.h>
+#include <linux/rmap.h>
+#include <linux/mmu_notifier.h>
+#include "compat-probes.h"
+#include "ksyms.h"
+
+#ifdef COWDUP_HAVE_COPY_VMA_DECL
+static_assert(__builtin_types_compatible_p(typeof(&copy_vma), cowdup_copy_vma_t),
+	      "copy_vma() prototype changed");
+#endif
+
+/* Replace a VMA's flags (the caller holds the mmap and VMA write locks). */
+static inline void cowdup_vma_set_flags(struct vm_area_struct *vma,
+					vm_flags_t flags)
+{
+#ifdef COWDUP_HAVE_VM_FLAGS_RESET
+	vm_flags_reset(vma, flags);
+#else
+	vma->vm_flags = flags;
+#endif
+}
+
+/* Exclude page faults under the per-VMA lock, as fork does for its source. */
+static inline void cowdup_vma_start_write(struct vm_area_struct *vma)
+{
+#ifdef COWDUP_HAVE_PER_VMA_LOCK
+	vma_start_write(vma);
+#endif
+}
+
+/*
+ * Duplicate the rmap of one PTE-mapped anonymous page for a second mapping.
+ * Fails (-EBUSY) when the page may be pinned: the caller copies it instead.
+ */
+static inline int cowdup_try_dup_anon_rmap_pte(struct page *page,
+					       struct vm_area_struct *src_vma)
+{
+#ifdef COWDUP_HAVE_FOLIO_TRY_DUP_ANON_RMAP_PTE
+	return folio_try_dup_anon_rmap_pte(page_folio(page), page, src_vma);
+#else
+	return page_try_dup_anon_rmap(page, false, src_vma);
+#endif
+}
+
+/* Same for a PMD-mapped THP (@page is its head page). */
+static inline int cowdup_try_dup_anon_rmap_pmd(struct page *page,
+					       struct vm_area_struct *src_vma)
+{
+#ifdef COWDUP_HAVE_FOLIO_TRY_DUP_ANON_RMAP_PMD
+	return folio_try_dup_anon_rmap_pmd(page_folio(page), page, src_vma);
+#else
+	return page_try_dup_anon_rmap(page, true, src_vma);
+#endif
+}
+
+/* Duplicate the rmap of one PTE-mapped page-cache page. */
+static inline void cowdup_dup_file_rmap_pte(struct page *page)
+{
+#ifdef COWDUP_HAVE_FOLIO_DUP_FILE_RMAP_PTE
+	folio_dup_file_rmap_pte(page_folio(page), page);
+#else
+	page_dup_file_rmap(page, false);
+#endif
+}
+
+/* Initialise an mmu-notifier range for write-protecting [start, end). */
+static inline void cowdup_mmu_range_init(struct mmu_notifier_range *range,
+					 struct vm_area_struct *vma,
+					 unsigned long start, unsigned long end)
+{
+#ifdef COWDUP_HAVE_MMU_NOTIFIER_RANGE_INIT_NO_VMA
+	mmu_notifier_range_init(range, MMU_NOTIFY_PROTECTION_PAGE, 0,
+				vma->vm_mm, start, end);
+#else
+	mmu_notifier_range_init(range, MMU_NOTIFY_PROTECTION_PAGE, 0, vma,
+				vma->vm_mm, start, end);
+#endif
+}
+
+/* get_user_pages() on current->mm, one page. */
+static inline long cowdup_gup_one(unsigned long addr, unsigned int gup_flags,
+				  struct page **page)
+{
+#ifdef COWDUP_HAVE_GUP_NO_VMAS
+	return get_user_pages(addr, 1, gup_flags, page);
+#else
+	return get_user_pages(addr, 1, gup_flags, page, NULL);
+#endif
+}
+
+/* A free range of @len bytes in current->mm (no hint, no file). */
+static inline unsigned long cowdup_get_unmapped_area(unsigned long len)
+{
+#ifdef COWDUP_HAVE_MM_GET_UNMAPPED_AREA
+	return mm_get_unmapped_area(current->mm, NULL, 0, len, 0, 0);
+#else
+	return get_unmapped_area(NULL, 0, len, 0, 0);
+#endif
+}
+
+/* add_mm_counter() without its tracepoint call into unexported code. */
+static inline void cowdup_add_mm_counter(struct mm_struct *mm, int member,
+					 long value)
+{
+	if (!value)
+		return;
+#ifdef COWDUP_HAVE_RSS_STAT_PERCPU
+	percpu_counter_add(&mm->rss_stat[member], value);
+	KSYM(mm_trace_rss_stat)(mm, member);
+#else
+	long count = atomic_long_add_return(value, &mm->rss_stat.count[member]);
+
+	KSYM(mm_trace_rss_stat)(mm, member, count);
+#endif
+}
+
+static inline void cowdup_mmu_range_start(struct mmu_notifier_range *range)
+{
+	if (mm_has_notifiers(range->mm)) {
+		range->flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
+		KSYM(__mmu_notifier_invalidate_range_start)(range);
+	}
+}
+
+static inline void cowdup_mmu_range_end(struct mmu_notifier_range *range)
+{
+	if (!mm_has_notifiers(range->mm))
+		return;
+#ifdef COWDUP_HAVE_MMU_NOTIFIER_END_ONE_ARG
+	KSYM(__mmu_notifier_invalidate_range_end)(range);
+#else
+	KSYM(__mmu_notifier_invalidate_range_end)(range, false);
+#endif
+}
+
+/* vm_unacct_memory() without its direct references to unexported data. */
+static inline void cowdup_vm_unacct_memory(long pages)
+{
+	percpu_counter_add_batch(KSYM(vm_committed_as), -pages,
+				 *KSYM(vm_committed_as_batch));
+}
+
+#endif /* COWDUP_COMPAT_H */

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Declarations shared by the parts of the cowdup module. */
+#ifndef COWDUP_INTERNAL_H
+#define COWDUP_INTERNAL_H
+
+#include <linux/types.h>
+#include <linux/cowdup.h>
+
+struct mm_struct;
+
+/* Features this build supports; reported by COWDUP_IOC_INFO. */
+#define COWDUP_SUPPORTED_FEATURES	(COWDUP_FEAT_DUP_ANON)
+#define COWDUP_SUPPORTED_DUP_FLAGS	(COWDUP_FIXED | COWDUP_FIXED_NOREPLACE)
+
+/* ioctl.c */
+long cowdup_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+/* dup.c: COWDUP_IOC_DUP on current->mm; updates args->dst on success. */
+int cowdup_dup(struct cowdup_dup_args *args);
+
+#endif /* COWDUP_INTERNAL_H */

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ioctl dispatch with the extensible-struct size rules of the contract:
+ * every argument struct starts with its own __u64 size; sizes from the
+ * first published version up are accepted, unknown trailing bytes must be
+ * zero (E2BIG otherwise), more than a page is E2BIG, less than the first
+ * version is EINVAL, and output is written only up to the caller's size.
+ */
+#include <linux/build_bug.h>
+#include <linux/fs.h>
+#include <linux/uaccess.h>
+#include "cowdup.h"
+
+union cowdup_args {
+	struct cowdup_info info;
+	struct cowdup_dup_args dup;
+	struct cowdup_query_args query;
+};
+
+struct cowdup_cmd {
+	unsigned int cmd;
+	size_t min_size;	/* first published size */
+	size_t size;		/* size this module knows */
+	int (*handler)(union cowdup_args *args);
+};
+
+static int cowdup_do_info(union cowdup_args *args)
+{
+	args->info.api_version = COWDUP_API_VERSION;
+	args->info.dup_flags = COWDUP_SUPPORTED_DUP_FLAGS;
+	args->info.features = COWDUP_SUPPORTED_FEATURES;
+	return 0;
+}
+
+static int cowdup_do_dup(union cowdup_args *args)
+{
+	return cowdup_dup(&args->dup);
+}
+
+static const struct cowdup_cmd cowdup_cmds[] = {
+	{ COWDUP_IOC_INFO, COWDUP_INFO_SIZE_VER0,
+	  sizeof(struct cowdup_info), cowdup_do_info },
+	{ COWDUP_IOC_DUP, COWDUP_DUP_SIZE_VER0,
+	  sizeof(struct cowdup_dup_args), cowdup_do_dup },
+};
+
+static void cowdup_abi_checks(void)
+{
+	BUILD_BUG_ON(sizeof(struct cowdup_info) != COWDUP_INFO_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct cowdup_dup_args) != COWDUP_DUP_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct cowdup_query_args) != COWDUP_QUERY_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(union cowdup_args) > PAGE_SIZE);
+}
+
+long cowdup_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+	const struct cowdup_cmd *c = NULL;
+	union cowdup_args args;
+	u64 usize;
+	size_t i;
+	int err;
+
+	cowdup_abi_checks();
+	for (i = 0; i < ARRAY_SIZE(cowdup_cmds); i++) {
+		if (cowdup_cmds[i].cmd == cmd) {
+			c = &cowdup_cmds[i];
+			break;
+		}
+	}
+	if (!c)
+		return -ENOTTY;
+
+	if (get_user(usize, (u64 __user *)uarg))
+		return -EFAULT;
+	if (usize < c->min_size)
+		return -EINVAL;
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
+	/* Fail before acting if the output cannot be written back. */
+	if (put_user(usize, (u64 __user *)uarg))
+		return -EFAULT;
+	memset(&args, 0, sizeof(args));
+	err = copy_struct_from_user(&args, c->size, uarg, usize);
+	if (err)
+		return err;
+
+	err = c->handler(&args);
+	if (err)
+		return err;
+
+	/* The caller's size field stays as it was: it is input only. */
+	if (copy_to_user(uarg, &args, min_t(u64, usize, c->size)))
+		return -EFAULT;
+	return 0;
+}

@@ -1,0 +1,517 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The duplication walk: copy the page-table entries of [start, end) of a
+ * source VMA to the same offsets of a destination VMA at another address of
+ * the same mm, the way fork's copy_page_range() copies them to a child, with
+ * address translation.  Documentation/design.md states the invariants.
+ *
+ * Caller holds mmap_lock for writing and has write-locked both VMAs.
+ * Order inside: destination page tables are allocated before any
+ * page-table lock is taken; then the destination lock, then the source
+ * lock nested (one lock when both ranges share a page-table page).
+ */
+#include <linux/mm.h>
+#include <linux/huge_mm.h>
+#include <linux/rmap.h>
+#include <linux/swap.h>
+#include <linux/swapops.h>
+#include <linux/sched/signal.h>
+#include <linux/highmem.h>
+#include <linux/pgtable.h>
+#include <linux/userfaultfd_k.h>
+#include <asm/pgalloc.h>
+#include "walk.h"
+#include "compat.h"
+
+/* Pages that must be copied now (pinned or KSM) are queued, then copied
+ * with the page-table locks dropped. */
+#define COWDUP_PENDING_MAX	16
+
+struct cowdup_pending {
+	unsigned long dst_addr;
+	struct page *src_page;	/* holds a reference */
+};
+
+struct cowdup_walk {
+	struct mm_struct *mm;
+	struct vm_area_struct *src_vma;
+	struct vm_area_struct *dst_vma;
+	unsigned long delta;	/* dst address - src address (mod 2^64) */
+	int rss[NR_MM_COUNTERS];
+	unsigned int nr_pending;
+	struct cowdup_pending pending[COWDUP_PENDING_MAX];
+	swp_entry_t swap_entry;	/* needs a swap count continuation */
+};
+
+static inline unsigned long dst_of(struct cowdup_walk *w, unsigned long addr)
+{
+	return addr + w->delta;
+}
+
+static int page_rss_counter(struct page *page)
+{
+	if (PageAnon(page))
+		return MM_ANONPAGES;
+	return folio_test_swapbacked(page_folio(page)) ? MM_SHMEMPAGES : MM_FILEPAGES;
+}
+
+static void flush_rss(struct cowdup_walk *w)
+{
+	int i;
+
+	for (i = 0; i < NR_MM_COUNTERS; i++) {
+		cowdup_add_mm_counter(w->mm, i, w->rss[i]);
+		w->rss[i] = 0;
+	}
+}
+
+/*
+ * Copy the queued pages into fresh private pages of the destination.
+ * get_user_pages() faults in a zeroed exclusive page at the destination
+ * address (charged, accounted and on the rmap like any anonymous fault).
+ */
+static int copy_pending(struct cowdup_walk *w)
+{
+	int err = 0;
+	unsigned int i;
+
+	for (i = 0; i < w->nr_pending; i++) {
+		struct cowdup_pending *p = &w->pending[i];
+		struct page *page;
+		long got = 0;
+
+		if (!err) {
+			got = cowdup_gup_one(p->dst_addr, FOLL_WRITE | FOLL_FORCE,
+					     &page);
+			if (got == 1) {
+				copy_highpage(page, p->src_page);
+				put_page(page);
+			} else {
+				err = got < 0 ? (int)got : -ENOMEM;
+			}
+		}
+		put_page(p->src_page);
+	}
+	w->nr_pending = 0;
+	return err;
+}
+
+/* Queue a page to be copied for the destination.  -EAGAIN: queue full. */
+static int queue_copy(struct cowdup_walk *w, unsigned long addr,
+		      struct page *page)
+{
+	struct cowdup_pending *p;
+
+	if (w->nr_pending == COWDUP_PENDING_MAX)
+		return -EAGAIN;
+	p = &w->pending[w->nr_pending++];
+	p->dst_addr = dst_of(w, addr);
+	get_page(page);
+	p->src_page = page;
+	return 0;
+}
+
+static int dup_present_pte(struct cowdup_walk *w, pte_t *dst_pte,
+			    pte_t *src_pte, pte_t pte, unsigned long addr)
+{
+	struct vm_area_struct *src_vma = w->src_vma;
+	struct page *page;
+
+	page = KSYM(vm_normal_page)(src_vma, addr, pte);
+	if (page && PageAnon(page)) {
+		/*
+		 * KSM finds a page's mappings by address through its rmap
+		 * item, so a KSM page mapped at a second address of the same
+		 * mm would be invisible to it: the copy gets its own page.
+		 * A page that may be pinned is copied too, as fork does, so
+		 * the pin keeps seeing the source's page.
+		 */
+		if (PageKsm(page))
+			return queue_copy(w, addr, page);
+		get_page(page);
+		if (unlikely(cowdup_try_dup_anon_rmap_pte(page, src_vma))) {
+			put_page(page);
+			return queue_copy(w, addr, page);
+		}
+		w->rss[MM_ANONPAGES]++;
+	} else if (page) {
+		get_page(page);
+		cowdup_dup_file_rmap_pte(page);
+		w->rss[page_rss_counter(page)]++;
+	}
+
+	/* Copy-on-write: both sides read-only from now on. */
+	if (is_cow_mapping(src_vma->vm_flags) && pte_write(pte)) {
+		ptep_set_wrprotect(w->mm, addr, src_pte);
+		pte = pte_wrprotect(pte);
+	}
+	if (src_vma->vm_flags & VM_SHARED)
+		pte = pte_mkclean(pte);
+	pte = pte_mkold(pte);
+	/* The copy has no userfaultfd context: drop uffd-wp. */
+	pte = pte_clear_uffd_wp(pte);
+	set_pte_at(w->mm, dst_of(w, addr), dst_pte, pte);
+	return 0;
+}
+
+/* Swap, migration, device and marker entries, as fork handles them. */
+static int dup_nonpresent_pte(struct cowdup_walk *w, pte_t *dst_pte,
+			       pte_t *src_pte, pte_t orig, unsigned long addr)
+{
+	unsigned long vm_flags = w->src_vma->vm_flags;
+	swp_entry_t entry = pte_to_swp_entry(orig);
+	pte_t pte = orig;
+	struct page *page;
+
+	if (likely(!non_swap_entry(entry))) {
+		/* Both sides now reference the swap slot: no swap-in. */
+		if (KSYM(swap_duplicate)(entry) < 0) {
+			w->swap_entry = entry;
+			return -EIO;
+		}
+		if (pte_swp_exclusive(orig)) {
+			pte = pte_swp_clear_exclusive(orig);
+			set_pte_at(w->mm, addr, src_pte, pte);
+		}
+		w->rss[MM_SWAPENTS]++;
+	} else if (is_migration_entry(entry)) {
+		page = pfn_swap_entry_to_page(entry);
+		w->rss[page_rss_counter(page)]++;
+		if (!is_readable_migration_entry(entry) &&
+		    is_cow_mapping(vm_flags)) {
+			entry = make_readable_migration_entry(swp_offset(entry));
+			pte = swp_entry_to_pte(entry);
+			if (pte_swp_soft_dirty(orig))
+				pte = pte_swp_mksoft_dirty(pte);
+			if (pte_swp_uffd_wp(orig))
+				pte = pte_swp_mkuffd_wp(pte);
+			set_pte_at(w->mm, addr, src_pte, pte);
+		}
+	} else if (is_device_private_entry(entry)) {
+		page = pfn_swap_entry_to_page(entry);
+		get_page(page);
+		w->rss[page_rss_counter(page)]++;
+		/* Cannot fail: device-private pages cannot be pinned. */
+		WARN_ON_ONCE(cowdup_try_dup_anon_rmap_pte(page, w->src_vma));
+		if (is_writable_device_private_entry(entry) &&
+		    is_cow_mapping(vm_flags)) {
+			entry = make_readable_device_private_entry(swp_offset(entry));
+			pte = swp_entry_to_pte(entry);
+			if (pte_swp_uffd_wp(orig))
+				pte = pte_swp_mkuffd_wp(pte);
+			set_pte_at(w->mm, addr, src_pte, pte);
+		}
+	} else if (is_pte_marker_entry(entry)) {
+		/* uffd-wp markers do not carry over; other markers do. */
+		pte_marker marker = pte_marker_get(entry) & ~PTE_MARKER_UFFD_WP;
+
+		if (marker)
+			set_pte_at(w->mm, dst_of(w, addr), dst_pte,
+				   make_pte_marker(marker));
+		return 0;
+	} else {
+		/* Device-exclusive entries: a device holds the page. */
+		return -EBUSY;
+	}
+	pte = pte_swp_clear_uffd_wp(pte);
+	set_pte_at(w->mm, dst_of(w, addr), dst_pte, pte);
+	return 0;
+}
+
+/*
+ * Copy the PTEs of [addr, end): one source and one destination PTE table.
+ * Locks are dropped every so often (and to copy queued pages), so the loop
+ * restarts from where it stopped.
+ */
+static int dup_pte_range(struct cowdup_walk *w, pmd_t *dst_pmd,
+			  pmd_t *src_pmd, unsigned long addr, unsigned long end)
+{
+	spinlock_t *dst_ptl = pte_lockptr(w->mm, dst_pmd);
+	spinlock_t *src_ptl = pte_lockptr(w->mm, src_pmd);
+	pte_t *src_pte, *dst_pte;
+	int progress, ret, err;
+
+again:
+	ret = 0;
+	progress = 0;
+	src_pte = pte_offset_kernel(src_pmd, addr);
+	dst_pte = pte_offset_kernel(dst_pmd, dst_of(w, addr));
+	spin_lock(dst_ptl);
+	if (src_ptl != dst_ptl)
+		spin_lock_nested(src_ptl, SINGLE_DEPTH_NESTING);
+	arch_enter_lazy_mmu_mode();
+	for (; addr != end; addr += PAGE_SIZE, src_pte++, dst_pte++) {
+		pte_t pte;
+
+		if (progress >= 32) {
+			progress = 0;
+			if (need_resched() || spin_needbreak(src_ptl) ||
+			    spin_needbreak(dst_ptl)) {
+				ret = -EAGAIN;
+				break;
+			}
+		}
+		pte = ptep_get(src_pte);
+		if (pte_none(pte)) {
+			progress++;
+			continue;
+		}
+		if (unlikely(!pte_present(pte)))
+			ret = dup_nonpresent_pte(w, dst_pte, src_pte, pte, addr);
+		else
+			ret = dup_present_pte(w, dst_pte, src_pte, pte, addr);
+		if (ret)
+			break;
+		progress += 8;
+	}
+	arch_leave_lazy_mmu_mode();
+	if (src_ptl != dst_ptl)
+		spin_unlock(src_ptl);
+	spin_unlock(dst_ptl);
+	flush_rss(w);
+
+	err = copy_pending(w);
+	if (err)
+		return err;
+	if (ret == -EIO) {
+		/* The swap count overflowed: extend it, sleeping, and retry. */
+		if (KSYM(add_swap_count_continuation)(w->swap_entry, GFP_KERNEL) < 0)
+			return -ENOMEM;
+	} else if (ret && ret != -EAGAIN) {
+		return ret;
+	}
+	cond_resched();
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	if (addr != end)
+		goto again;
+	return 0;
+}
+
+/*
+ * Share a whole PMD-mapped THP (or the huge zero page) at PMD level, as
+ * fork's copy_huge_pmd() does.  @pgtable is always consumed: deposited for
+ * the destination's huge PMD, or installed as its PTE table when the source
+ * is no longer a shareable huge PMD (1 returned: copy by PTEs).
+ */
+static int dup_huge_pmd(struct cowdup_walk *w, pmd_t *dst_pmd, pmd_t *src_pmd,
+			 unsigned long addr, pgtable_t pgtable)
+{
+	spinlock_t *dst_ptl = pmd_lockptr(w->mm, dst_pmd);
+	spinlock_t *src_ptl = pmd_lockptr(w->mm, src_pmd);
+	struct page *page = NULL;
+	bool split = false;
+	pmd_t pmd;
+	int ret = 0;
+
+	spin_lock(dst_ptl);
+	if (src_ptl != dst_ptl)
+		spin_lock_nested(src_ptl, SINGLE_DEPTH_NESTING);
+	pmd = *src_pmd;
+
+	if (is_pmd_migration_entry(pmd)) {
+		swp_entry_t entry = pmd_to_swp_entry(pmd);
+
+		if (!is_readable_migration_entry(entry)) {
+			entry = make_readable_migration_entry(swp_offset(entry));
+			pmd = swp_entry_to_pmd(entry);
+			if (pmd_swp_soft_dirty(*src_pmd))
+				pmd = pmd_swp_mksoft_dirty(pmd);
+			if (pmd_swp_uffd_wp(*src_pmd))
+				pmd = pmd_swp_mkuffd_wp(pmd);
+			set_pmd_at(w->mm, addr, src_pmd, pmd);
+		}
+		pmd = pmd_swp_clear_uffd_wp(pmd);
+		w->rss[MM_ANONPAGES] += HPAGE_PMD_NR;
+		goto deposit;
+	}
+	if (!pmd_trans_huge(pmd)) {
+		ret = 1;	/* split meanwhile: copy its PTEs */
+		goto populate;
+	}
+	page = pmd_page(pmd);
+	if (PageAnon(page)) {
+		get_page(page);
+		if (unlikely(cowdup_try_dup_anon_rmap_pmd(page, w->src_vma))) {
+			/* Maybe pinned: split, copy the pinned pages by PTE. */
+			put_page(page);
+			split = true;
+			ret = 1;
+			goto populate;
+		}
+		w->rss[MM_ANONPAGES] += HPAGE_PMD_NR;
+	}
+	/*
+	 * Not anon in a private anonymous VMA: the huge zero page.  This mm
+	 * maps it already, so it holds the huge zero page reference.
+	 */
+	pmdp_set_wrprotect(w->mm, addr, src_pmd);
+	pmd = pmd_mkold(pmd_wrprotect(pmd));
+	pmd = pmd_clear_uffd_wp(pmd);
+deposit:
+	mm_inc_nr_ptes(w->mm);
+	KSYM(pgtable_trans_huge_deposit)(w->mm, dst_pmd, pgtable);
+	set_pmd_at(w->mm, dst_of(w, addr), dst_pmd, pmd);
+	goto unlock;
+populate:
+	if (pmd_none(*dst_pmd)) {
+		mm_inc_nr_ptes(w->mm);
+		smp_wmb(); /* PTE table contents before the PMD points to it */
+		pmd_populate(w->mm, dst_pmd, pgtable);
+		pgtable = NULL;
+	}
+unlock:
+	if (src_ptl != dst_ptl)
+		spin_unlock(src_ptl);
+	spin_unlock(dst_ptl);
+	flush_rss(w);
+	/* Cannot happen: the destination range was empty. */
+	if (WARN_ON_ONCE(pgtable && ret))
+		return -EINVAL;
+	if (split)
+		KSYM(__split_huge_pmd)(w->src_vma, src_pmd, addr, false, NULL);
+	return ret;
+}
+
+/* Destination PMD for @addr, allocating upper tables as needed. */
+static pmd_t *dst_pmd_alloc(struct mm_struct *mm, unsigned long addr)
+{
+	pgd_t *pgd = pgd_offset(mm, addr);
+	p4d_t *p4d;
+	pud_t *pud;
+
+	if (pgd_none(*pgd) && KSYM(__p4d_alloc)(mm, pgd, addr))
+		return NULL;
+	p4d = p4d_offset(pgd, addr);
+	if (p4d_none(*p4d) && KSYM(__pud_alloc)(mm, p4d, addr))
+		return NULL;
+	pud = pud_offset(p4d, addr);
+	if (pud_none(*pud) && KSYM(__pmd_alloc)(mm, pud, addr))
+		return NULL;
+	return pmd_offset(pud, addr);
+}
+
+/*
+ * Source PMD for @addr, or NULL with *next set past the empty upper-level
+ * table that covers @addr (so empty regions cost one step each).
+ */
+static pmd_t *src_pmd_lookup(struct mm_struct *mm, unsigned long addr,
+			     unsigned long *next)
+{
+	pgd_t *pgd = pgd_offset(mm, addr);
+	p4d_t *p4d;
+	pud_t *pud;
+
+	if (pgd_none(*pgd) || unlikely(pgd_bad(*pgd))) {
+		*next = pgd_addr_end(addr, ULONG_MAX);
+		return NULL;
+	}
+	p4d = p4d_offset(pgd, addr);
+	if (p4d_none(*p4d) || unlikely(p4d_bad(*p4d))) {
+		*next = p4d_addr_end(addr, ULONG_MAX);
+		return NULL;
+	}
+	pud = pud_offset(p4d, addr);
+	if (pud_none(*pud) || unlikely(pud_bad(*pud))) {
+		*next = pud_addr_end(addr, ULONG_MAX);
+		return NULL;
+	}
+	return pmd_offset(pud, addr);
+}
+
+/* End of the chunk at @addr: no PMD boundary crossed on either side. */
+static unsigned long chunk_end(struct cowdup_walk *w, unsigned long addr,
+			       unsigned long end)
+{
+	unsigned long next = pmd_addr_end(addr, end);
+	unsigned long dst_next = pmd_addr_end(dst_of(w, addr), ULONG_MAX) -
+				 w->delta;
+
+	return min(next, dst_next);
+}
+
+static int copy_chunk(struct cowdup_walk *w, pmd_t *src_pmd,
+		      unsigned long addr, unsigned long next)
+{
+	bool whole_pmd = next - addr == HPAGE_PMD_SIZE;
+	pmd_t *dst_pmd;
+	pmd_t pmd;
+	int ret;
+
+	pmd = READ_ONCE(*src_pmd);
+	if (pmd_none(pmd))
+		return 0;
+	if ((is_swap_pmd(pmd) || pmd_trans_huge(pmd) || pmd_devmap(pmd)) &&
+	    !whole_pmd) {
+		/* The copy cannot map it by PMD here: map both by PTEs. */
+		KSYM(__split_huge_pmd)(w->src_vma, src_pmd, addr, false, NULL);
+		pmd = READ_ONCE(*src_pmd);
+	}
+
+	dst_pmd = dst_pmd_alloc(w->mm, dst_of(w, addr));
+	if (!dst_pmd)
+		return -ENOMEM;
+
+	if (is_swap_pmd(pmd) || pmd_trans_huge(pmd) || pmd_devmap(pmd)) {
+		pgtable_t pgtable = KSYM(pte_alloc_one)(w->mm);
+
+		if (!pgtable)
+			return -ENOMEM;
+		ret = dup_huge_pmd(w, dst_pmd, src_pmd, addr, pgtable);
+		if (ret <= 0)
+			return ret;
+		pmd = READ_ONCE(*src_pmd);
+	}
+	if (pmd_none(pmd) || unlikely(pmd_bad(pmd)))
+		return 0;
+	if (pmd_none(*dst_pmd) && KSYM(__pte_alloc)(w->mm, dst_pmd))
+		return -ENOMEM;
+	return dup_pte_range(w, dst_pmd, src_pmd, addr, next);
+}
+
+int cowdup_copy_range(struct vm_area_struct *dst_vma,
+		      struct vm_area_struct *src_vma, unsigned long start,
+		      unsigned long end, unsigned long dst_start)
+{
+	struct mm_struct *mm = src_vma->vm_mm;
+	struct mmu_notifier_range range;
+	struct cowdup_walk *w;
+	unsigned long addr, next;
+	bool is_cow = is_cow_mapping(src_vma->vm_flags);
+	int err = 0;
+
+	w = kzalloc(sizeof(*w), GFP_KERNEL);
+	if (!w)
+		return -ENOMEM;
+	w->mm = mm;
+	w->src_vma = src_vma;
+	w->dst_vma = dst_vma;
+	w->delta = dst_start - start;
+
+	if (is_cow) {
+		/* Secondary MMUs and GUP-fast must see the write-protection. */
+		cowdup_mmu_range_init(&range, src_vma, start, end);
+		cowdup_mmu_range_start(&range);
+		raw_write_seqcount_begin(&mm->write_protect_seq);
+	}
+	for (addr = start; addr < end; addr = next) {
+		pmd_t *src_pmd = src_pmd_lookup(mm, addr, &next);
+
+		if (!src_pmd) {
+			next = min(next, end);
+			continue;
+		}
+		next = chunk_end(w, addr, end);
+		err = copy_chunk(w, src_pmd, addr, next);
+		if (err)
+			break;
+	}
+	if (is_cow) {
+		raw_write_seqcount_end(&mm->write_protect_seq);
+		/* Once per range: no CPU may keep writing through old PTEs. */
+		KSYM(flush_tlb_mm_range)(mm, start, end, PAGE_SHIFT, false);
+		cowdup_mmu_range_end(&range);
+	}
+	kfree(w);
+	return err;
+}

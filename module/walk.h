@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef COWDUP_WALK_H
+#define COWDUP_WALK_H
+
+struct vm_area_struct;
+
+/*
+ * Copy the page-table entries of [start, end) of @src_vma to
+ * [dst_start, dst_start + end - start) of @dst_vma, copy-on-write.
+ * mmap_lock held for writing; both VMAs write-locked.  On error, entries
+ * already copied stay: the caller unmaps the destination.
+ */
+int cowdup_copy_range(struct vm_area_struct *dst_vma,
+		      struct vm_area_struct *src_vma, unsigned long start,
+		      unsigned long end, unsigned long dst_start);
+
+#endif /* COWDUP_WALK_H */
