@@ -111,6 +111,30 @@ static int queue_copy(struct cowdup_walk *w, unsigned long addr,
 	return 0;
 }
 
+/*
+ * Take the destination's page-table lock, then the source's, nested; one
+ * lock when source and copy share the page-table page.
+ */
+static void lock_pair(spinlock_t *dst_ptl, spinlock_t *src_ptl)
+	__acquires(dst_ptl) __acquires(src_ptl)
+{
+	spin_lock(dst_ptl);
+	if (src_ptl != dst_ptl)
+		spin_lock_nested(src_ptl, SINGLE_DEPTH_NESTING);
+	else
+		__acquire(src_ptl);
+}
+
+static void unlock_pair(spinlock_t *dst_ptl, spinlock_t *src_ptl)
+	__releases(src_ptl) __releases(dst_ptl)
+{
+	if (src_ptl != dst_ptl)
+		spin_unlock(src_ptl);
+	else
+		__release(src_ptl);
+	spin_unlock(dst_ptl);
+}
+
 static int dup_present_pte(struct cowdup_walk *w, pte_t *dst_pte,
 			    pte_t *src_pte, pte_t pte, unsigned long addr)
 {
@@ -236,9 +260,7 @@ again:
 	progress = 0;
 	src_pte = pte_offset_kernel(src_pmd, addr);
 	dst_pte = pte_offset_kernel(dst_pmd, dst_of(w, addr));
-	spin_lock(dst_ptl);
-	if (src_ptl != dst_ptl)
-		spin_lock_nested(src_ptl, SINGLE_DEPTH_NESTING);
+	lock_pair(dst_ptl, src_ptl);
 	arch_enter_lazy_mmu_mode();
 	for (; addr != end; addr += PAGE_SIZE, src_pte++, dst_pte++) {
 		pte_t pte;
@@ -265,9 +287,7 @@ again:
 		progress += 8;
 	}
 	arch_leave_lazy_mmu_mode();
-	if (src_ptl != dst_ptl)
-		spin_unlock(src_ptl);
-	spin_unlock(dst_ptl);
+	unlock_pair(dst_ptl, src_ptl);
 	flush_rss(w);
 
 	err = copy_pending(w);
@@ -304,9 +324,7 @@ static int dup_huge_pmd(struct cowdup_walk *w, pmd_t *dst_pmd, pmd_t *src_pmd,
 	pmd_t pmd;
 	int ret = 0;
 
-	spin_lock(dst_ptl);
-	if (src_ptl != dst_ptl)
-		spin_lock_nested(src_ptl, SINGLE_DEPTH_NESTING);
+	lock_pair(dst_ptl, src_ptl);
 	pmd = *src_pmd;
 
 	if (is_pmd_migration_entry(pmd)) {
@@ -361,9 +379,7 @@ populate:
 		pgtable = NULL;
 	}
 unlock:
-	if (src_ptl != dst_ptl)
-		spin_unlock(src_ptl);
-	spin_unlock(dst_ptl);
+	unlock_pair(dst_ptl, src_ptl);
 	flush_rss(w);
 	/* Cannot happen: the destination range was empty. */
 	if (WARN_ON_ONCE(pgtable && ret))
