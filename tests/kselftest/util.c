@@ -139,6 +139,29 @@ long pattern_check(const void *p, size_t len, uint64_t seed)
 	return -1;
 }
 
+long pattern_check_at(const void *p, size_t first, size_t npages,
+		      uint64_t seed)
+{
+	size_t i;
+	long off;
+
+	for (i = 0; i < npages; i++) {
+		off = pattern_check_page((const char *)p + i * PAGE_SZ,
+					 first + i, seed);
+		if (off >= 0)
+			return (long)(i * PAGE_SZ) + off;
+	}
+	return -1;
+}
+
+void pattern_fill_at(void *p, size_t first, size_t npages, uint64_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < npages; i++)
+		pattern_fill_page((char *)p + i * PAGE_SZ, first + i, seed);
+}
+
 /* ---- files ----------------------------------------------------------- */
 
 static ssize_t read_fd_all(int fd, char *buf, size_t bufsz)
@@ -660,6 +683,51 @@ void unmap(void *p, size_t len)
 		munmap(p, len);
 }
 
+void *anon_map(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p != MAP_FAILED)
+		madvise(p, len, MADV_NOHUGEPAGE);
+	return p;
+}
+
+void *free_range(size_t len, size_t align)
+{
+	void *p = mmap_aligned(len, align, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	munmap(p, len);
+	return p;
+}
+
+size_t pages_same_pfn(const void *a, const void *b, size_t npages)
+{
+	size_t i, n = 0;
+	uint64_t pa, pb;
+
+	for (i = 0; i < npages; i++) {
+		pa = pagemap_pfn(pagemap_entry((const char *)a + i * PAGE_SZ));
+		pb = pagemap_pfn(pagemap_entry((const char *)b + i * PAGE_SZ));
+		if (pa && pa == pb)
+			n++;
+	}
+	return n;
+}
+
+size_t pages_present(const void *a, size_t npages)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < npages; i++)
+		if (pagemap_entry((const char *)a + i * PAGE_SZ) & PM_PRESENT)
+			n++;
+	return n;
+}
+
 int run_prog(char *const argv[], bool quiet)
 {
 	pid_t pid;
@@ -767,12 +835,12 @@ const char *kmsg_bad(int fd)
 
 			msg = msg ? msg + 1 : rec;
 			if (strstr(msg, bad[i])) {
-				char *nl;
+				size_t n = strcspn(msg, "\n");
 
-				snprintf(found, sizeof(found), "%s", msg);
-				nl = strchr(found, '\n');
-				if (nl)
-					*nl = 0;
+				if (n >= sizeof(found))
+					n = sizeof(found) - 1;
+				memcpy(found, msg, n);
+				found[n] = 0;
 				return found;
 			}
 		}

@@ -84,6 +84,10 @@ void pattern_fill_page(void *p, size_t page_index, uint64_t seed);
  * every byte is zero), else the offset of the first byte that differs.
  */
 long pattern_check(const void *p, size_t len, uint64_t seed);
+/* npages pages at p that are pages first.. of a pattern region */
+long pattern_check_at(const void *p, size_t first, size_t npages,
+		      uint64_t seed);
+void pattern_fill_at(void *p, size_t first, size_t npages, uint64_t seed);
 /* Same for one page, whose index in the pattern is page_index */
 long pattern_check_page(const void *p, size_t page_index, uint64_t seed);
 
@@ -168,6 +172,17 @@ bool path_exists(const char *path);
 void *mmap_aligned(size_t len, size_t align, int prot, int flags);
 /* munmap that ignores NULL / MAP_FAILED */
 void unmap(void *p, size_t len);
+/* Private anonymous RW mapping with MADV_NOHUGEPAGE (4K pages only) */
+void *anon_map(size_t len);
+/* Reserves len bytes (PROT_NONE) and frees them: a free range, or NULL */
+void *free_range(size_t len, size_t align);
+/*
+ * Physical sharing, from pagemap PFNs (root only): number of pages i in
+ * [0, npages) where a+i and b+i are both present with the same PFN.
+ */
+size_t pages_same_pfn(const void *a, const void *b, size_t npages);
+/* Number of present pages in [a, a + npages pages) */
+size_t pages_present(const void *a, size_t npages);
 
 /*
  * Runs argv (execvp; if that fails, "busybox argv[0] ...") with stdout and
@@ -199,12 +214,36 @@ uintptr_t user_space_end(void);
 
 /* ---- assertion helpers (need kselftest_harness.h) ------------------- */
 
+/* A dup that must succeed; evaluates to the copy */
+#define DUP_OK(fd, src, len, hint, flags) ({ \
+	void *__dst = (void *)(hint); \
+	int __r = cowdup_dup_raw((fd), (void *)(src), (len), &__dst, (flags)); \
+	if (__r) \
+		TH_LOG("dup(src=%p, len=0x%lx, dst=%p, flags=0x%llx) " \
+		       "failed: %d (%s)", (void *)(src), (unsigned long)(len), \
+		       (void *)(hint), (unsigned long long)(flags), __r, \
+		       strerror(-__r)); \
+	ASSERT_EQ(0, __r); \
+	__dst; \
+})
+
 #define ASSERT_PATTERN(p, len, seed) do { \
 	long __off = pattern_check((p), (len), (seed)); \
 	if (__off >= 0) \
 		TH_LOG("%s (len %zu) differs from pattern %s at offset %ld " \
 		       "(page %ld): got 0x%02x", #p, (size_t)(len), #seed, \
 		       __off, __off / (long)PAGE_SZ, \
+		       ((const unsigned char *)(p))[__off]); \
+	ASSERT_EQ(-1, __off); \
+} while (0)
+
+#define ASSERT_PATTERN_AT(p, first, npages, seed) do { \
+	long __off = pattern_check_at((p), (first), (npages), (seed)); \
+	if (__off >= 0) \
+		TH_LOG("%s (pages %zu..+%zu) differs from pattern %s at " \
+		       "offset %ld (page %ld): got 0x%02x", #p, \
+		       (size_t)(first), (size_t)(npages), #seed, __off, \
+		       __off / (long)PAGE_SZ, \
 		       ((const unsigned char *)(p))[__off]); \
 	ASSERT_EQ(-1, __off); \
 } while (0)
