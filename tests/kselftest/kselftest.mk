@@ -16,9 +16,9 @@ KSFT_HDR_MEMBERS := \
 	linux-source-6.12/tools/testing/selftests/kselftest_harness.h \
 	linux-source-6.12/tools/testing/selftests/kselftest.h
 
-# One program per theme; each is tests/kselftest/<name>.c
-KSFT_PROGS := dev_basic dup_anon dup_errors dup_thp dup_mem dup_pin dup_fork \
-	dup_rmmod
+# One program per theme: every tests/kselftest/<name>.c but util.c
+KSFT_PROGS := $(filter-out util,$(basename $(notdir \
+	$(wildcard $(KSFT_SRC_DIR)/*.c))))
 KSFT_BINS  := $(addprefix $(KSFT_BIN_DIR)/,$(KSFT_PROGS))
 
 # Not -isystem: that would also silence warnings in our code expanded from
