@@ -33,6 +33,7 @@ USER_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit-function-declara
 all: lib tests modules
 
 include lib/lib.mk
+include demo/demo.mk
 include module/module.mk
 include $(wildcard tests/*/*.mk)
 -include scripts/vm.mk
