@@ -295,16 +295,18 @@ TEST_F(dev, info_larger_size_zero_tail)
 		ASSERT_EQ(ref.api_version, a->api_version);
 		ASSERT_EQ(ref.dup_flags, a->dup_flags);
 		ASSERT_EQ(ref.features, a->features);
-		for (b = sizeof(*a); b < sizes[k]; b++)
+		for (b = sizeof(*a); b < sizes[k]; b++) {
 			ASSERT_EQ(0, self->buf[b]) {
 				TH_LOG("size %llu: tail byte %zu written",
 				       (unsigned long long)sizes[k], b);
 			}
-		for (; b < 3 * PAGE_SZ; b++)
+		}
+		for (; b < 3 * PAGE_SZ; b++) {
 			ASSERT_EQ(SENTINEL, self->buf[b]) {
 				TH_LOG("size %llu: byte %zu past size written",
 				       (unsigned long long)sizes[k], b);
 			}
+		}
 	}
 }
 
@@ -319,8 +321,9 @@ TEST_F(dev, info_output_stops_at_size)
 	       3 * PAGE_SZ - COWDUP_INFO_SIZE_VER0);
 	ASSERT_EQ(0, cowdup_ioctl(self->fd, COWDUP_IOC_INFO, a));
 	ASSERT_EQ(API_VERSION, a->api_version);
-	for (b = COWDUP_INFO_SIZE_VER0; b < 3 * PAGE_SZ; b++)
+	for (b = COWDUP_INFO_SIZE_VER0; b < 3 * PAGE_SZ; b++) {
 		ASSERT_EQ(SENTINEL, self->buf[b]);
+	}
 	/*
 	 * A size between VER0 and the current sizeof cannot exist yet
 	 * (VER0 == sizeof for every struct of API version 1).
@@ -346,10 +349,12 @@ TEST_F(dev, dup_larger_size_zero_tail)
 		ASSERT_NE(0ULL, a->dst);
 		ASSERT_NE((uintptr_t)self->src, a->dst);
 		ASSERT_PATTERN((char *)(uintptr_t)a->dst, 2 * PAGE_SZ, 1);
-		for (b = sizeof(*a); b < sizes[k]; b++)
+		for (b = sizeof(*a); b < sizes[k]; b++) {
 			ASSERT_EQ(0, self->buf[b]);
-		for (; b < 3 * PAGE_SZ; b++)
+		}
+		for (; b < 3 * PAGE_SZ; b++) {
 			ASSERT_EQ(SENTINEL, self->buf[b]);
+		}
 		ASSERT_EQ(0, munmap((void *)(uintptr_t)a->dst, 2 * PAGE_SZ));
 	}
 }
@@ -378,10 +383,12 @@ TEST_F(dev, query_larger_size_zero_tail)
 		ASSERT_EQ(COWDUP_PAGE_EXCLUSIVE,
 			  self->vec[1] & COWDUP_PAGE_STATE_MASK);
 		ASSERT_EQ(SENTINEL, self->vec[2]);
-		for (b = sizeof(*a); b < sizes[k]; b++)
+		for (b = sizeof(*a); b < sizes[k]; b++) {
 			ASSERT_EQ(0, self->buf[b]);
-		for (; b < 3 * PAGE_SZ; b++)
+		}
+		for (; b < 3 * PAGE_SZ; b++) {
 			ASSERT_EQ(SENTINEL, self->buf[b]);
+		}
 		memset(self->vec, SENTINEL, PAGE_SZ);
 	}
 }

@@ -133,8 +133,9 @@ TEST_F(anon_cow, both_directions)
 	ASSERT_PATTERN(second, len, 1);
 	first[(n / 2) * PAGE_SZ + 123] ^= 0xff;
 	ASSERT_PATTERN(first, len, 1);
-	if (self->pfns)
+	if (self->pfns) {
 		ASSERT_EQ(n - 1, pages_same_pfn(src, copy, n));
+	}
 
 	/* every page of the first side */
 	pattern_fill(first, len, 2);
@@ -270,9 +271,10 @@ TEST_F(anon, several_vmas_keep_protection)
 	src = anon_map(len);
 	ASSERT_NE(MAP_FAILED, src);
 	pattern_fill(src, len, 1);
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 5; i++) {
 		ASSERT_EQ(0, mprotect(src + parts[i].first * PAGE_SZ,
 				      parts[i].npages * PAGE_SZ, parts[i].prot));
+	}
 	ASSERT_EQ(5, maps_count_range((uintptr_t)src, (uintptr_t)src + len));
 
 	copy = DUP_OK(self->fd, src, len, 0, 0);
@@ -894,7 +896,7 @@ TEST_F_TIMEOUT(anon, threads_write_source_during_dup, 300)
 				TH_LOG("round %d page %zu: newer than after "
 				       "the call", round, pg);
 			}
-			for (w = 1; w < CW_WORDS; w++)
+			for (w = 1; w < CW_WORDS; w++) {
 				ASSERT_GE(p[w - 1], p[w]) {
 					TH_LOG("round %d page %zu word %zu: "
 					       "torn page %llu < %llu", round,
@@ -902,6 +904,7 @@ TEST_F_TIMEOUT(anon, threads_write_source_during_dup, 300)
 					       (unsigned long long)p[w - 1],
 					       (unsigned long long)p[w]);
 				}
+			}
 			ASSERT_LE(p[0], p[CW_WORDS - 1] + 1) {
 				TH_LOG("round %d page %zu: torn page", round,
 				       pg);

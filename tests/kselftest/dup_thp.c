@@ -139,9 +139,10 @@ TEST_F(thp, aligned)
 	ASSERT_PATTERN_AT(copy + 6 * PAGE_SZ, 6, THP_PAGES - 6, 1);
 	copy[5 * PAGE_SZ + 7] ^= 0x5a;
 	ASSERT_PAGE_PATTERN(copy + 5 * PAGE_SZ, 5, 1);
-	if (self->pfns)
+	if (self->pfns) {
 		ASSERT_EQ(THP_PAGES - 1,
 			  pages_same_pfn(self->src, copy, THP_PAGES));
+	}
 	if (self->pmd_feature) {
 		/* the source keeps its PMD mappings */
 		ASSERT_EQ((long)(THP_LEN / KiB),
