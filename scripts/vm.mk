@@ -1,0 +1,47 @@
+# scripts/vm.mk: target kernels, QEMU runs, `make check` and `make demo`.
+# The work is done by the scripts next to this file; see their headers.
+#
+#   make check [KERNELS="6.1 6.12"] [TESTS=prog1,prog2]
+#                        every test on every kernel, then the host tests;
+#                        ends with "N passed, N failed[, N skipped]"
+#   make demo [DEMO_KERNEL=6.12] [DEMO_CMD='...']
+#                        boot a VM with the module loaded and run the demo
+#   make vm-run VM_CMD='...' [VM_KERNEL=6.12]
+#                        boot a VM and run any command in it
+#   make kernels         fetch headers and VM images of every series in KERNELS
+#   make kernel-6.1 / kernel-6.12   the same for one series
+
+VM_TIMEOUT   ?= 1200
+TEST_TIMEOUT ?= 600
+TESTS        ?=
+DEMO_KERNEL  ?= 6.12
+VM_KERNEL    ?= 6.12
+VM_CMD       ?= sh -c 'uname -r; ls -l /dev/cowdup; dmesg | grep cowdup'
+# The demo program is build/demo/cowdup-demo when demo/ builds it; until
+# then the demo shows that the module loaded.
+DEMO_DIR     ?= $(BUILD)/demo
+DEMO_CMD     ?= if [ -x ./cowdup-demo ]; then exec ./cowdup-demo; fi; \
+	echo "no demo program yet ($(DEMO_DIR)/cowdup-demo); module status:"; \
+	uname -r; dmesg | grep cowdup; ls -l /dev/cowdup
+
+VM_ENV = BUILD="$(BUILD)" KERNELS="$(KERNELS)" MAKE="$(MAKE)" \
+	VM_TIMEOUT="$(VM_TIMEOUT)" TEST_TIMEOUT="$(TEST_TIMEOUT)"
+
+.PHONY: check demo vm-run kernels kernel-6.1 kernel-6.12
+
+check:
+	@$(VM_ENV) TESTS="$(TESTS)" $(SRCDIR)/scripts/check
+
+demo:
+	@set -- ; if [ -d "$(DEMO_DIR)" ]; then set -- --add "$(DEMO_DIR)"; fi; \
+	$(VM_ENV) $(SRCDIR)/scripts/vm-run --kernel $(DEMO_KERNEL) "$$@" -- \
+		sh -c '$(DEMO_CMD)'
+
+vm-run:
+	@$(VM_ENV) $(SRCDIR)/scripts/vm-run --kernel $(VM_KERNEL) -- $(VM_CMD)
+
+kernels:
+	@$(SRCDIR)/scripts/ensure-kernel $(KERNELS)
+
+kernel-6.1 kernel-6.12:
+	@$(SRCDIR)/scripts/ensure-kernel $(patsubst kernel-%,%,$@)
