@@ -19,6 +19,13 @@ static_assert(__builtin_types_compatible_p(typeof(&copy_vma), cowdup_copy_vma_t)
 	      "copy_vma() prototype changed");
 #endif
 
+/* mseal()ed VMAs (VM_SEALED), 0 where the kernel has no mseal(). */
+#ifdef COWDUP_HAVE_VM_SEALED
+#define COWDUP_VM_SEALED	VM_SEALED
+#else
+#define COWDUP_VM_SEALED	0
+#endif
+
 /* Replace a VMA's flags (the caller holds the mmap and VMA write locks). */
 static inline void cowdup_vma_set_flags(struct vm_area_struct *vma,
 					vm_flags_t flags)

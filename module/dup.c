@@ -31,8 +31,12 @@ struct cowdup_request {
 	unsigned long charge;		/* pages committed (VM_ACCOUNT) */
 };
 
-/* Flags the copy never inherits, as a forked child does not. */
-#define COWDUP_VM_NOT_INHERITED	(VM_LOCKED | VM_LOCKONFAULT | __VM_UFFD_FLAGS)
+/*
+ * Flags the copy never inherits: mlock and userfaultfd, as a forked child
+ * does not; a seal, which protects the source's range, not a new one.
+ */
+#define COWDUP_VM_NOT_INHERITED	\
+	(VM_LOCKED | VM_LOCKONFAULT | __VM_UFFD_FLAGS | COWDUP_VM_SEALED)
 
 /* mm/internal.h's is_data_mapping(): what counts against RLIMIT_DATA. */
 static bool counts_as_data(vm_flags_t flags)
