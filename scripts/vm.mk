@@ -4,7 +4,7 @@
 #   make check [KERNELS="6.1 6.12"] [TESTS=prog1,prog2]
 #                        every test on every kernel, then the host tests;
 #                        ends with "N passed, N failed[, N skipped]"
-#   make demo [DEMO_KERNEL=6.12] [DEMO_CMD='...']
+#   make demo [DEMO_KERNEL=6.12] [DEMO_MEM=4096] [DEMO_CMD='...']
 #                        boot a VM with the module loaded and run the demo
 #   make vm-run VM_CMD='...' [VM_KERNEL=6.12]
 #                        boot a VM and run any command in it
@@ -17,11 +17,13 @@ TESTS        ?=
 DEMO_KERNEL  ?= 6.12
 VM_KERNEL    ?= 6.12
 VM_CMD       ?= sh -c 'uname -r; ls -l /dev/cowdup; dmesg | grep cowdup'
-# The demo program is build/demo/cowdup-demo when demo/ builds it; until
-# then the demo shows that the module loaded.
+DEMO_MEM     ?= 4096
+# The demo program is build/demo/cowdup-demo (target demo-bin of
+# demo/demo.mk); without it the demo shows that the module loaded.
 DEMO_DIR     ?= $(BUILD)/demo
+DEMO_BUILD   := $(if $(wildcard $(SRCDIR)/demo/demo.mk),demo-bin)
 DEMO_CMD     ?= if [ -x ./cowdup-demo ]; then exec ./cowdup-demo; fi; \
-	echo "no demo program yet ($(DEMO_DIR)/cowdup-demo); module status:"; \
+	echo "no demo program ($(DEMO_DIR)/cowdup-demo); module status:"; \
 	uname -r; dmesg | grep cowdup; ls -l /dev/cowdup
 
 VM_ENV = BUILD="$(BUILD)" KERNELS="$(KERNELS)" MAKE="$(MAKE)" \
@@ -30,14 +32,19 @@ VM_ENV = BUILD="$(BUILD)" KERNELS="$(KERNELS)" MAKE="$(MAKE)" \
 .PHONY: check demo vm-run kernels kernel-6.1 kernel-6.12
 
 check:
+	@KERNELS="$(KERNELS)" $(SRCDIR)/scripts/ensure-host-deps
 	@$(VM_ENV) TESTS="$(TESTS)" $(SRCDIR)/scripts/check
 
+# Host packages first (a fresh machine has no compiler), then the builds.
 demo:
-	@set -- ; if [ -d "$(DEMO_DIR)" ]; then set -- --add "$(DEMO_DIR)"; fi; \
+	@KERNELS="$(DEMO_KERNEL)" $(SRCDIR)/scripts/ensure-host-deps
+	$(if $(DEMO_BUILD),@$(MAKE) --no-print-directory $(DEMO_BUILD))
+	@set -- --mem $(DEMO_MEM); if [ -d "$(DEMO_DIR)" ]; then set -- "$$@" --add "$(DEMO_DIR)"; fi; \
 	$(VM_ENV) $(SRCDIR)/scripts/vm-run --kernel $(DEMO_KERNEL) "$$@" -- \
 		sh -c '$(DEMO_CMD)'
 
 vm-run:
+	@KERNELS="$(VM_KERNEL)" $(SRCDIR)/scripts/ensure-host-deps
 	@$(VM_ENV) $(SRCDIR)/scripts/vm-run --kernel $(VM_KERNEL) -- $(VM_CMD)
 
 kernels:
