@@ -40,7 +40,7 @@ demo:
 	@KERNELS="$(DEMO_KERNEL)" $(SRCDIR)/scripts/ensure-host-deps
 	$(if $(DEMO_BUILD),@$(MAKE) --no-print-directory $(DEMO_BUILD))
 	@set -- --mem $(DEMO_MEM); if [ -d "$(DEMO_DIR)" ]; then set -- "$$@" --add "$(DEMO_DIR)"; fi; \
-	$(VM_ENV) $(SRCDIR)/scripts/vm-run --kernel $(DEMO_KERNEL) "$$@" -- \
+	$(VM_ENV) $(SRCDIR)/scripts/vm-run --kernel $(DEMO_KERNEL) --no-tests "$$@" -- \
 		sh -c '$(DEMO_CMD)'
 
 vm-run:
