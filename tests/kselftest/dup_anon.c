@@ -12,9 +12,12 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -796,6 +799,65 @@ TEST_F(anon, mlocked_source_copy_not_locked)
 				    "Locked"));
 	munmap(copy, len);
 	munlock(src, len);
+	munmap(src, len);
+}
+
+/*
+ * Semantics 8: userfaultfd registrations and uffd-wp markers stay with
+ * the source.  Checked through smaps VmFlags (um/uw) and pagemap bit 57
+ * before the copy is touched (a registered copy would block the fault).
+ */
+#define PM_UFFD_WP	(1ULL << 57)
+
+TEST_F(anon, userfaultfd_not_carried_over)
+{
+	const size_t n = 8, len = n * PAGE_SZ;
+	struct uffdio_api api = { .api = UFFD_API,
+				  .features = UFFD_FEATURE_PAGEFAULT_FLAG_WP };
+	struct uffdio_register reg;
+	struct uffdio_writeprotect wp;
+	char *src, *copy, buf[64];
+	size_t i;
+	int uffd;
+
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		SKIP(return, "userfaultfd: %s", strerror(errno));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	src = anon_map(len);
+	ASSERT_NE(MAP_FAILED, src);
+	pattern_fill(src, len / 2, 1);	/* pages 4-7 stay missing */
+	reg.range.start = (uintptr_t)src;
+	reg.range.len = len;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+	wp.range.start = (uintptr_t)src;
+	wp.range.len = len / 2;
+	wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_WRITEPROTECT, &wp));
+	ASSERT_TRUE(smaps_has_flag((uintptr_t)src, "um"));
+	ASSERT_TRUE(smaps_has_flag((uintptr_t)src, "uw"));
+	ASSERT_NE(0ULL, pagemap_entry(src) & PM_UFFD_WP);
+
+	copy = DUP_OK(self->fd, src, len, 0, 0);
+	ASSERT_FALSE(smaps_has_flag((uintptr_t)copy, "um"));
+	ASSERT_FALSE(smaps_has_flag((uintptr_t)copy, "uw"));
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0ULL, pagemap_entry(copy + i * PAGE_SZ) & PM_UFFD_WP);
+	}
+	/* safe to touch now: missing pages read zero, wp pages write */
+	ASSERT_PATTERN_AT(copy, 0, n / 2, 1);
+	ASSERT_PATTERN_AT(copy + len / 2, n / 2, n / 2, 0);
+	pattern_fill(copy, len, 2);
+	ASSERT_EQ(-1, read(uffd, buf, sizeof(buf)));
+	ASSERT_EQ(EAGAIN, errno);
+	/* the source keeps both */
+	ASSERT_TRUE(smaps_has_flag((uintptr_t)src, "um"));
+	ASSERT_NE(0ULL, pagemap_entry(src) & PM_UFFD_WP);
+	ASSERT_PATTERN_AT(src, 0, n / 2, 1);
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_UNREGISTER, &reg.range));
+	close(uffd);
+	munmap(copy, len);
 	munmap(src, len);
 }
 
