@@ -115,6 +115,67 @@ static inline unsigned long cowdup_get_unmapped_area(unsigned long len)
 #endif
 }
 
+/*
+ * Map and lock the PTE table under @pmd for @addr; NULL if the PMD no
+ * longer points to a PTE table (6.5+ may free tables under the mmap read
+ * lock).  Unlock with cowdup_pte_unmap_unlock().  The lock is handed from
+ * one to the other; sparse cannot follow a lock taken only on success, so
+ * both tell it the lock is balanced inside each.
+ */
+static inline pte_t *cowdup_pte_map_lock(struct mm_struct *mm, pmd_t *pmd,
+					 unsigned long addr, spinlock_t **ptl)
+{
+	pte_t *pte;
+
+#ifdef COWDUP_HAVE_PTE_OFFSET_MAP_LOCK_FN
+	pte = KSYM(__pte_offset_map_lock)(mm, pmd, addr, ptl);
+#else
+	pte = pte_offset_map_lock(mm, pmd, addr, ptl);
+	__release(*ptl);
+#endif
+	return pte;
+}
+
+static inline void cowdup_pte_unmap_unlock(pte_t *pte, spinlock_t *ptl)
+{
+	__acquire(ptl);
+#ifdef COWDUP_HAVE_PTE_OFFSET_MAP_LOCK_FN
+	__acquire(RCU);		/* __pte_offset_map_lock() entered it */
+#endif
+	pte_unmap_unlock(pte, ptl);
+}
+
+/* How many page-table entries map this page (PTE, and PMD for a THP). */
+static inline int cowdup_page_mapcount(struct page *page)
+{
+#ifdef COWDUP_HAVE_PAGE_MAPCOUNT
+	return page_mapcount(page);
+#else
+	struct folio *folio = page_folio(page);
+	int mapcount = atomic_read(&page->_mapcount) + 1;
+
+	if (mapcount < 0)	/* a page type, not a mapcount */
+		mapcount = 0;
+	if (folio_test_large(folio))
+		mapcount += folio_entire_mapcount(folio);
+	return mapcount;
+#endif
+}
+
+/* The swap entry of a page in the swap cache. */
+static inline swp_entry_t cowdup_page_swap_entry(struct page *page)
+{
+#ifdef COWDUP_HAVE_PAGE_SWAP_ENTRY
+	return page_swap_entry(page);
+#else
+	struct folio *folio = page_folio(page);
+	swp_entry_t entry = folio_swap_entry(folio);
+
+	entry.val += folio_page_idx(folio, page);
+	return entry;
+#endif
+}
+
 /* add_mm_counter() without its tracepoint call into unexported code. */
 static inline void cowdup_add_mm_counter(struct mm_struct *mm, int member,
 					 long value)

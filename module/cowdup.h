@@ -9,7 +9,8 @@
 struct mm_struct;
 
 /* Features this build supports; reported by COWDUP_IOC_INFO. */
-#define COWDUP_SUPPORTED_FEATURES	(COWDUP_FEAT_DUP_ANON | COWDUP_FEAT_THP_PMD)
+#define COWDUP_SUPPORTED_FEATURES	(COWDUP_FEAT_DUP_ANON | COWDUP_FEAT_THP_PMD | \
+					 COWDUP_FEAT_QUERY)
 #define COWDUP_SUPPORTED_DUP_FLAGS	(COWDUP_FIXED | COWDUP_FIXED_NOREPLACE)
 
 /* ioctl.c */
@@ -17,5 +18,8 @@ long cowdup_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 
 /* dup.c: COWDUP_IOC_DUP on current->mm; updates args->dst on success. */
 int cowdup_dup(struct cowdup_dup_args *args);
+
+/* query.c: COWDUP_IOC_QUERY on current->mm; fills the counts of @args. */
+int cowdup_query(struct cowdup_query_args *args);
 
 #endif /* COWDUP_INTERNAL_H */

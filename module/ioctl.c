@@ -37,11 +37,18 @@ static int cowdup_do_dup(union cowdup_args *args)
 	return cowdup_dup(&args->dup);
 }
 
+static int cowdup_do_query(union cowdup_args *args)
+{
+	return cowdup_query(&args->query);
+}
+
 static const struct cowdup_cmd cowdup_cmds[] = {
 	{ COWDUP_IOC_INFO, COWDUP_INFO_SIZE_VER0,
 	  sizeof(struct cowdup_info), cowdup_do_info },
 	{ COWDUP_IOC_DUP, COWDUP_DUP_SIZE_VER0,
 	  sizeof(struct cowdup_dup_args), cowdup_do_dup },
+	{ COWDUP_IOC_QUERY, COWDUP_QUERY_SIZE_VER0,
+	  sizeof(struct cowdup_query_args), cowdup_do_query },
 };
 
 static void cowdup_abi_checks(void)

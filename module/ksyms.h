@@ -14,6 +14,7 @@
 #include <linux/swap.h>
 #include <linux/mmu_notifier.h>
 #include <linux/security.h>
+#include "compat-probes.h"
 #include <asm/pgalloc.h>
 
 /* copy_vma(): six arguments (keep_source last) on every supported kernel. */
@@ -47,7 +48,17 @@ typedef void (*cowdup_flush_tlb_mm_range_t)(struct mm_struct *mm,
 	X(security_vm_enough_memory_mm, typeof(&security_vm_enough_memory_mm)) \
 	X(vm_stat_account, typeof(&vm_stat_account))			\
 	X(swap_duplicate, typeof(&swap_duplicate))			\
-	X(add_swap_count_continuation, typeof(&add_swap_count_continuation))
+	X(add_swap_count_continuation, typeof(&add_swap_count_continuation)) \
+	X(__swap_count, typeof(&__swap_count))				\
+	COWDUP_KSYM_FUNCS_PTE_MAP(X)
+
+/* Functions only some kernels need (see compat.h). */
+#ifdef COWDUP_HAVE_PTE_OFFSET_MAP_LOCK_FN
+#define COWDUP_KSYM_FUNCS_PTE_MAP(X)					\
+	X(__pte_offset_map_lock, typeof(&__pte_offset_map_lock))
+#else
+#define COWDUP_KSYM_FUNCS_PTE_MAP(X)
+#endif
 
 /* Data: X(name, type of a pointer to it). */
 #define COWDUP_KSYM_DATA(X)						\

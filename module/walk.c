@@ -408,11 +408,11 @@ static pmd_t *dst_pmd_alloc(struct mm_struct *mm, unsigned long addr)
 }
 
 /*
- * Source PMD for @addr, or NULL with *next set past the empty upper-level
+ * The PMD covering @addr, or NULL with *next set past the empty upper-level
  * table that covers @addr (so empty regions cost one step each).
  */
-static pmd_t *src_pmd_lookup(struct mm_struct *mm, unsigned long addr,
-			     unsigned long *next)
+pmd_t *cowdup_pmd_lookup(struct mm_struct *mm, unsigned long addr,
+			 unsigned long *next)
 {
 	pgd_t *pgd = pgd_offset(mm, addr);
 	p4d_t *p4d;
@@ -511,7 +511,7 @@ int cowdup_copy_range(struct vm_area_struct *dst_vma,
 		raw_write_seqcount_begin(&mm->write_protect_seq);
 	}
 	for (addr = start; addr < end; addr = next) {
-		pmd_t *src_pmd = src_pmd_lookup(mm, addr, &next);
+		pmd_t *src_pmd = cowdup_pmd_lookup(mm, addr, &next);
 
 		if (!src_pmd) {
 			next = min(next, end);

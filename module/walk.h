@@ -2,7 +2,17 @@
 #ifndef COWDUP_WALK_H
 #define COWDUP_WALK_H
 
+#include <linux/pgtable.h>
+
 struct vm_area_struct;
+struct mm_struct;
+
+/*
+ * The PMD entry covering @addr, or NULL when an upper-level table is empty;
+ * then *next is the end of that empty region.  No allocation, no locks.
+ */
+pmd_t *cowdup_pmd_lookup(struct mm_struct *mm, unsigned long addr,
+			 unsigned long *next);
 
 /*
  * Copy the page-table entries of [start, end) of @src_vma to
