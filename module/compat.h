@@ -10,6 +10,7 @@
 
 #include <linux/mm.h>
 #include <linux/rmap.h>
+#include <linux/mman.h>
 #include <linux/mmu_notifier.h>
 #include "compat-probes.h"
 #include "ksyms.h"
@@ -25,6 +26,16 @@ static_assert(__builtin_types_compatible_p(typeof(&copy_vma), cowdup_copy_vma_t)
 #else
 #define COWDUP_VM_SEALED	0
 #endif
+
+/* Would PR_SET_MDWE refuse a new mapping with these flags?  (6.3+) */
+static inline bool cowdup_mdwe_denies(vm_flags_t flags)
+{
+#ifdef COWDUP_HAVE_MAP_DENY_WRITE_EXEC
+	return map_deny_write_exec(flags, flags);
+#else
+	return false;
+#endif
+}
 
 /* Replace a VMA's flags (the caller holds the mmap and VMA write locks). */
 static inline void cowdup_vma_set_flags(struct vm_area_struct *vma,

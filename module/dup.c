@@ -12,6 +12,9 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/userfaultfd_k.h>
+#include <linux/shmem_fs.h>
+#include <linux/magic.h>
+#include <uapi/linux/fcntl.h>
 #include "cowdup.h"
 #include "compat.h"
 #include "walk.h"
@@ -52,10 +55,33 @@ static int check_source_vma(struct vm_area_struct *vma)
 	/* vdso, vvar and other special mappings: ops but no file. */
 	if (vma->vm_ops && !vma->vm_file)
 		return -EINVAL;
-	if (is_vm_hugetlb_page(vma))
+	/* Its pages are out of the kernel's direct map, for one mapping. */
+	if (KSYM(vma_is_secretmem)(vma))
+		return -EINVAL;
+	if (is_vm_hugetlb_page(vma) || vma_is_dax(vma))
 		return -EOPNOTSUPP;
-	if (!vma_is_anonymous(vma) || (vma->vm_flags & VM_SHARED))
-		return -EOPNOTSUPP;
+	return 0;
+}
+
+/*
+ * Would mmap() refuse a new mapping like this one?  A shared writable view
+ * of a write-sealed memfd (F_SEAL_WRITE, F_SEAL_FUTURE_WRITE) is EPERM, as
+ * shmem_mmap() says; a writable and executable one under PR_SET_MDWE is
+ * EACCES, as mmap() says.
+ */
+static int check_new_mapping(struct vm_area_struct *vma)
+{
+	struct inode *inode;
+
+	if (cowdup_mdwe_denies(vma->vm_flags))
+		return -EACCES;
+	if (!vma->vm_file || (vma->vm_flags & (VM_SHARED | VM_WRITE)) !=
+			     (VM_SHARED | VM_WRITE))
+		return 0;
+	inode = file_inode(vma->vm_file);
+	if (inode->i_sb->s_magic == TMPFS_MAGIC &&
+	    (SHMEM_I(inode)->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
+		return -EPERM;
 	return 0;
 }
 
@@ -81,6 +107,8 @@ static int scan_source(struct mm_struct *mm, struct cowdup_request *req)
 		if (vma->vm_start > expect)
 			return -EFAULT;
 		err = check_source_vma(vma);
+		if (!err)
+			err = check_new_mapping(vma);
 		if (err)
 			return err;
 		if (req->parts) {
@@ -211,7 +239,11 @@ static int dup_part(struct mm_struct *mm, struct cowdup_part *part,
 	cowdup_vma_start_write(new);
 	KSYM(vm_stat_account)(mm, new->vm_flags, len >> PAGE_SHIFT);
 
-	/* As fork: no anon_vma, no pages; MADV_WIPEONFORK: zeroes. */
+	/*
+	 * As fork: without an anon_vma (all shared mappings, untouched
+	 * private ones) faults fill the copy from the file or with zeroes;
+	 * MADV_WIPEONFORK memory reads zeroes in the copy.
+	 */
 	if (!vma->anon_vma || (flags & VM_WIPEONFORK))
 		return 0;
 	return cowdup_copy_range(new, vma, part->start, part->end, dst);

@@ -14,6 +14,7 @@
 #include <linux/swap.h>
 #include <linux/mmu_notifier.h>
 #include <linux/security.h>
+#include <linux/secretmem.h>
 #include "compat-probes.h"
 #include <asm/pgalloc.h>
 
@@ -50,6 +51,7 @@ typedef void (*cowdup_flush_tlb_mm_range_t)(struct mm_struct *mm,
 	X(swap_duplicate, typeof(&swap_duplicate))			\
 	X(add_swap_count_continuation, typeof(&add_swap_count_continuation)) \
 	X(__swap_count, typeof(&__swap_count))				\
+	X(vma_is_secretmem, typeof(&vma_is_secretmem))			\
 	COWDUP_KSYM_FUNCS_PTE_MAP(X)
 
 /* Functions only some kernels need (see compat.h). */

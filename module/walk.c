@@ -457,6 +457,13 @@ static int copy_chunk(struct cowdup_walk *w, pmd_t *src_pmd,
 	pmd = READ_ONCE(*src_pmd);
 	if (pmd_none(pmd))
 		return 0;
+	/*
+	 * A huge PMD in a file mapping maps page cache: as fork, leave the
+	 * copy's to the fault handler, which maps the same file pages.
+	 */
+	if ((is_swap_pmd(pmd) || pmd_trans_huge(pmd) || pmd_devmap(pmd)) &&
+	    !vma_is_anonymous(w->src_vma))
+		return 0;
 	if ((is_swap_pmd(pmd) || pmd_trans_huge(pmd) || pmd_devmap(pmd)) &&
 	    !whole_pmd) {
 		/* The copy cannot map it by PMD here: map both by PTEs. */
