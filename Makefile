@@ -11,7 +11,7 @@
 #   make check              every test on every kernel in KERNELS (VM)
 #   make demo               boot a VM and run the demo
 #   make install            library and headers (DESTDIR, PREFIX)
-#   make modules_install    module for KERNEL=<series> (or KVER=<release>)
+#   make modules_install    module for KERNEL=<series> (INSTALL_MOD_PATH=...)
 
 KERNELS ?= 6.1 6.12
 BUILD   ?= $(CURDIR)/build
@@ -36,7 +36,7 @@ include lib/lib.mk
 include demo/demo.mk
 include module/module.mk
 include $(wildcard tests/*/*.mk)
--include scripts/vm.mk
+include scripts/vm.mk
 
 .PHONY: clean
 clean:
