@@ -209,7 +209,7 @@ static int place_copy(struct mm_struct *mm, struct cowdup_request *req)
  * (and any merge) from it.
  */
 static int dup_part(struct mm_struct *mm, struct cowdup_part *part,
-		    unsigned long dst)
+		    unsigned long dst, unsigned long *charged)
 {
 	struct vm_area_struct *vma = vma_lookup(mm, part->start);
 	struct vm_area_struct *new;
@@ -238,6 +238,9 @@ static int dup_part(struct mm_struct *mm, struct cowdup_part *part,
 		return -ENOMEM;
 	cowdup_vma_start_write(new);
 	KSYM(vm_stat_account)(mm, new->vm_flags, len >> PAGE_SHIFT);
+	/* The new VMA holds this part's commit charge: munmap returns it. */
+	if (new->vm_flags & VM_ACCOUNT)
+		*charged -= len >> PAGE_SHIFT;
 
 	/*
 	 * As fork: without an anon_vma (all shared mappings, untouched
@@ -290,17 +293,11 @@ static int dup_locked(struct mm_struct *mm, struct cowdup_request *req)
 	dst_addr = req->dst;
 	for (i = 0; i < req->nr_parts; i++) {
 		struct cowdup_part *part = &req->parts[i];
-		struct vm_area_struct *vma = vma_lookup(mm, part->start);
-		unsigned long pages = (part->end - part->start) >> PAGE_SHIFT;
-		bool accounted = vma->vm_flags & VM_ACCOUNT;
 
 		mapped = true;
-		err = dup_part(mm, part, dst_addr);
+		err = dup_part(mm, part, dst_addr, &charged);
 		if (err)
 			goto unmap;
-		/* The new VMA holds this charge now; munmap returns it. */
-		if (accounted)
-			charged -= pages;
 		dst_addr += part->end - part->start;
 	}
 	return 0;

@@ -464,16 +464,19 @@ static int copy_chunk(struct cowdup_walk *w, pmd_t *src_pmd,
 	if ((is_swap_pmd(pmd) || pmd_trans_huge(pmd) || pmd_devmap(pmd)) &&
 	    !vma_is_anonymous(w->src_vma))
 		return 0;
-	if ((is_swap_pmd(pmd) || pmd_trans_huge(pmd) || pmd_devmap(pmd)) &&
-	    !whole_pmd) {
-		/* The copy cannot map it by PMD here: map both by PTEs. */
-		KSYM(__split_huge_pmd)(w->src_vma, src_pmd, addr, false, NULL);
-		pmd = READ_ONCE(*src_pmd);
-	}
-
 	dst_pmd = dst_pmd_alloc(w->mm, dst_of(w, addr));
 	if (!dst_pmd)
 		return -ENOMEM;
+	/*
+	 * The copy can map a huge PMD by PMD only over a whole, empty PMD
+	 * (a PTE table left by an earlier unmap there would be lost):
+	 * otherwise both sides map it by PTEs.
+	 */
+	if ((is_swap_pmd(pmd) || pmd_trans_huge(pmd) || pmd_devmap(pmd)) &&
+	    (!whole_pmd || !pmd_none(*dst_pmd))) {
+		KSYM(__split_huge_pmd)(w->src_vma, src_pmd, addr, false, NULL);
+		pmd = READ_ONCE(*src_pmd);
+	}
 
 	if (is_swap_pmd(pmd) || pmd_trans_huge(pmd) || pmd_devmap(pmd)) {
 		pgtable_t pgtable = KSYM(pte_alloc_one)(w->mm);
