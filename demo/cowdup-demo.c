@@ -7,7 +7,10 @@
  *   cowdup-demo [MiB]        (default 1024)
  *
  * Runs once with 4 KiB pages and once with transparent huge pages.  Prints the time of each, AnonPages from /proc/meminfo before and after,
- * and the cost of then writing one page and every page of the copy.
+ * and the cost of then writing the copy: one page, every 16th, every 4th,
+ * every 2nd, every page.  After each step the page states (cowdup_stat(),
+ * tools/pagestate-print.h) show sharing shrink: a page the copy wrote is
+ * EXCLUSIVE on both sides, the copy's new page and the source's old one.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cowdup.h>
+#include "pagestate-print.h"
 
 #define PAGE	4096UL
 
@@ -59,6 +63,19 @@ static void *map_anon(size_t len)
 	return p;
 }
 
+/* A mapping aligned to @align, so that huge pages can map all of it. */
+static void *map_anon_aligned(size_t len, size_t align)
+{
+	unsigned char *p = map_anon(len + align);
+	unsigned char *a = (unsigned char *)(((unsigned long)p + align - 1) &
+					     ~(align - 1));
+
+	if (a > p)
+		munmap(p, a - p);
+	munmap(a + len, p + align - a);
+	return a;
+}
+
 static void fill(unsigned char *p, size_t len)
 {
 	for (size_t i = 0; i < len; i += PAGE)
@@ -80,6 +97,27 @@ static int verify(const unsigned char *p, size_t len, size_t written,
 	return 0;
 }
 
+/* The first line of page states of source and copy, and the counts of each. */
+static void states(const unsigned char *src, const unsigned char *copy,
+		   size_t len)
+{
+	size_t n = PAGESTATE_LINE < len / PAGE ? PAGESTATE_LINE : len / PAGE;
+	unsigned char vec[PAGESTATE_LINE];
+	struct cowdup_stat st;
+	const unsigned char *side[2] = { src, copy };
+
+	for (int i = 0; i < 2; i++) {
+		if (cowdup_pagestate(side[i], n * PAGE, vec) ||
+		    cowdup_stat(side[i], len, &st)) {
+			perror("cowdup_pagestate");
+			return;
+		}
+		printf("    %-7s ", i ? "copy" : "source");
+		pagestate_print_vec(stdout, NULL, side[i], vec, n);
+		pagestate_print_counts(stdout, "                            ", &st);
+	}
+}
+
 static void row(const char *what, double secs, long anon_before,
 		long anon_after)
 {
@@ -99,7 +137,7 @@ static int demo(size_t mib, int thp)
 
 	printf("== a %zu MiB private anonymous region in %s, every page written\n\n",
 	       mib, thp ? "transparent huge pages (2 MiB)" : "4 KiB pages");
-	src = map_anon(len);
+	src = thp ? map_anon_aligned(len, 2UL << 20) : map_anon(len);
 	if (madvise(src, len, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE))
 		perror("madvise");
 	fill(src, len);
@@ -143,21 +181,37 @@ static int demo(size_t mib, int thp)
 	printf("\n  cowdup is %.1fx faster than memcpy, %.1fx faster than fork()\n\n",
 	       t_memcpy / t_dup, t_fork / t_dup);
 
-	/* Writing the copy: one page, then all, each first write copies. */
-	a0 = meminfo_kib("AnonPages");
-	t = now();
-	copy[0] = 0xEE;
-	t = now() - t;
-	a1 = meminfo_kib("AnonPages");
-	row("write 1 page of the copy", t, a0, a1);
+	/* Writing the copy, a growing share of its pages: each first write
+	 * copies.  The states show what is still shared. */
+	printf("  page states (the first %lu pages; S shared, E exclusive, lower case\n"
+	       "  for pages of a huge page) and counts of the whole region:\n",
+	       (unsigned long)PAGESTATE_LINE);
+	states(src, copy, len);
+	printf("\n");
+	{
+		static const struct { size_t stride; const char *what; } steps[] = {
+			{ 0, "write 1 page of the copy" },
+			{ 16, "write every 16th page" },
+			{ 4, "write every 4th page" },
+			{ 2, "write every 2nd page" },
+			{ 1, "write every page" },
+		};
 
-	a0 = meminfo_kib("AnonPages");
-	t = now();
-	for (size_t i = PAGE; i < len; i += PAGE)
-		copy[i] = 0xEE;
-	t = now() - t;
-	a1 = meminfo_kib("AnonPages");
-	row("write all other pages of the copy", t, a0, a1);
+		for (size_t s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
+			size_t stride = steps[s].stride;
+
+			a0 = meminfo_kib("AnonPages");
+			t = now();
+			if (!stride)
+				copy[0] = 0xEE;
+			for (size_t i = 0; stride && i < len; i += stride * PAGE)
+				copy[i] = 0xEE;
+			t = now() - t;
+			a1 = meminfo_kib("AnonPages");
+			row(steps[s].what, t, a0, a1);
+			states(src, copy, len);
+		}
+	}
 
 	/* The source never saw those writes; the copy has all of them. */
 	if (verify(src, len, 0, 0) || verify(copy, len, len, 0xEE)) {

@@ -5,6 +5,9 @@ DEMO_BIN := $(BUILD)/demo/cowdup-demo
 .PHONY: demo-bin
 demo-bin: $(DEMO_BIN)
 
-$(DEMO_BIN): $(SRCDIR)/demo/cowdup-demo.c $(LIB_A) $(LIB_HDRS)
+# The page-state printer of tools/ is compiled in.
+$(DEMO_BIN): $(SRCDIR)/demo/cowdup-demo.c $(SRCDIR)/tools/pagestate-print.c \
+		$(SRCDIR)/tools/pagestate-print.h $(LIB_A) $(LIB_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -static -o $@ $< $(LIB_A)
+	$(CC) $(USER_CFLAGS) -I$(SRCDIR)/tools -static -o $@ $< \
+		$(SRCDIR)/tools/pagestate-print.c $(LIB_A)
