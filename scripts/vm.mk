@@ -12,7 +12,7 @@
 #   make kernel-6.1 / kernel-6.12   the same for one series
 
 VM_TIMEOUT   ?= 1200
-TEST_TIMEOUT ?= 600
+TEST_TIMEOUT ?= 300
 TESTS        ?=
 DEMO_KERNEL  ?= 6.12
 VM_KERNEL    ?= 6.12
