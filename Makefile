@@ -38,6 +38,7 @@ include tools/tools.mk
 include module/module.mk
 include $(wildcard tests/*/*.mk)
 include scripts/vm.mk
+include packaging/packaging.mk
 
 .PHONY: clean
 clean:
