@@ -35,6 +35,7 @@ all: lib tests modules
 include lib/lib.mk
 include demo/demo.mk
 include tools/tools.mk
+include bench/bench.mk
 include module/module.mk
 include $(wildcard tests/*/*.mk)
 include scripts/vm.mk
