@@ -404,6 +404,52 @@ static struct fig measure(int n, run_fn fn, void *ctx)
 	return summarize(t, k);
 }
 
+/*
+ * Several methods measured in turns (one run of each, then the next run of
+ * each, ...), so that a slow phase of the host (other VMs, builds) hits all
+ * of them alike and their ratios stay meaningful.  A negative time stops
+ * that method (unavailable).
+ */
+struct job {
+	const char *section, *kind, *cas, *method;
+	size_t mib;
+	run_fn fn;
+	void *ctx;
+	int n;
+	/* filled by run_jobs() */
+	double t[MAXREPS];
+	int k, dead;
+};
+
+#define JOB(s, k, c, m, mb, f, x, nn) { .section = (s), .kind = (k), \
+	.cas = (c), .method = (m), .mib = (mb), .fn = (f), .ctx = (x), .n = (nn) }
+
+static void run_jobs(struct job *j, int nj)
+{
+	int maxn = 0;
+
+	for (int i = 0; i < nj; i++) {
+		j[i].k = j[i].dead = 0;
+		if (j[i].n > maxn)
+			maxn = j[i].n < MAXREPS ? j[i].n : MAXREPS;
+	}
+	for (int r = 0; r < maxn; r++)
+		for (int i = 0; i < nj; i++) {
+			double v;
+
+			if (r >= j[i].n || j[i].dead)
+				continue;
+			v = j[i].fn(j[i].ctx);
+			if (v < 0)
+				j[i].dead = 1;
+			else
+				j[i].t[j[i].k++] = v;
+		}
+	for (int i = 0; i < nj; i++)
+		record(j[i].section, j[i].kind, j[i].cas, j[i].method, j[i].mib,
+		       summarize(j[i].t, j[i].k));
+}
+
 struct dctx {
 	unsigned char *src;
 	size_t len;
@@ -464,11 +510,17 @@ static void dup_section(int thp)
 		d.src = map_region(len, thp, 0);
 		fill(d.src, len);
 		huge = huge_percent(d.src, len);
-		record("dup", kind, "-", "cowdup", mib, measure(reps, run_cowdup, &d));
-		record("dup", kind, "-", "fork", mib, measure(reps, run_fork, &d));
-		record("dup", kind, "-", "uffd-wp", mib, measure(reps, run_uffd, &d));
-		record("dup", kind, "-", "memcpy", mib,
-		       measure(big ? big_reps : reps, run_memcpy, &d));
+		{
+			struct job j[] = {
+				JOB("dup", kind, "-", "cowdup", mib, run_cowdup, &d, reps),
+				JOB("dup", kind, "-", "fork", mib, run_fork, &d, reps),
+				JOB("dup", kind, "-", "uffd-wp", mib, run_uffd, &d, reps),
+				JOB("dup", kind, "-", "memcpy", mib, run_memcpy, &d,
+				  big ? big_reps : reps),
+			};
+
+			run_jobs(j, sizeof(j) / sizeof(j[0]));
+		}
 		if (!thp && mib == query_mib && want("query")) {
 			query_section(d.src, len, 0);
 			first = cowdup(d.src, len, NULL, 0);
@@ -532,12 +584,18 @@ static void sparse_section(void)
 		else
 			for (size_t o = 0; o < d.len; o += 4 * MIB)
 				d.src[o] = 1;
-		record("sparse", "4k", cases[c].cas, "cowdup", d.len / MIB,
-		       measure(reps, run_cowdup_sparse, &d));
-		record("sparse", "4k", cases[c].cas, "fork", d.len / MIB,
-		       measure(reps, run_fork, &d));
-		record("sparse", "4k", cases[c].cas, "query", d.len / MIB,
-		       measure(reps, run_stat, &d));
+		{
+			struct job j[] = {
+				JOB("sparse", "4k", cases[c].cas, "cowdup", d.len / MIB,
+				  run_cowdup_sparse, &d, reps),
+				JOB("sparse", "4k", cases[c].cas, "fork", d.len / MIB,
+				  run_fork, &d, reps),
+				JOB("sparse", "4k", cases[c].cas, "query", d.len / MIB,
+				  run_stat, &d, reps),
+			};
+
+			run_jobs(j, 3);
+		}
 		munmap(d.src, d.len);
 		f1 = lookup("sparse", "4k", cases[c].cas, "cowdup", d.len / MIB);
 		f2 = lookup("sparse", "4k", cases[c].cas, "fork", d.len / MIB);
@@ -663,9 +721,12 @@ static void write_section(void)
 
 		d.src = map_region(d.len, thp, 0);
 		fill(d.src, d.len);
+		struct job j[sizeof(m) / sizeof(m[0])];
+
 		for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
-			record("write", kind, "-", m[i].method, WRITE_LEN / MIB,
-			       measure(reps, m[i].fn, &d));
+			j[i] = (struct job)JOB("write", kind, "-", m[i].method,
+					     WRITE_LEN / MIB, m[i].fn, &d, reps);
+		run_jobs(j, sizeof(m) / sizeof(m[0]));
 		munmap(d.src, d.len);
 		for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
 			const struct fig *f = lookup("write", kind, "-", m[i].method,
@@ -754,16 +815,24 @@ static void restore_section(void)
 	fill(live2, r.len);
 	memcpy(snap2, live2, r.len);
 
-	for (int m = 0; m < 3; m++) {
-		r.method = m;
-		r.live = m ? live2 : cd_live;
-		r.snap = m ? snap2 : cd_snap;
-		for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
-			r.k = ks[i].k;
-			r.stride = n / r.k;
-			record("restore", "4k", ks[i].cas, methods[m], RESTORE_LEN / MIB,
-			       measure(reps, run_restore, &r));
-		}
+	{
+		struct rctx rc[3 * 4];
+		struct job j[3 * 4];
+		int nj = 0;
+
+		for (int m = 0; m < 3; m++)
+			for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++, nj++) {
+				rc[nj] = r;
+				rc[nj].method = m;
+				rc[nj].live = m ? live2 : cd_live;
+				rc[nj].snap = m ? snap2 : cd_snap;
+				rc[nj].k = ks[i].k;
+				rc[nj].stride = n / ks[i].k;
+				j[nj] = (struct job)JOB("restore", "4k", ks[i].cas,
+						      methods[m], RESTORE_LEN / MIB,
+						      run_restore, &rc[nj], reps);
+			}
+		run_jobs(j, nj);
 	}
 	munmap(cd_live, r.len);
 	munmap(cd_snap, r.len);
@@ -898,12 +967,18 @@ static void query_section(unsigned char *region, size_t len, int state)
 	if (q.pagemap_fd < 0)
 		fail("/proc/self/pagemap");
 	q_mib = len / MIB;
-	record("query", "4k", cas, q_methods[0], q_mib, measure(reps, run_q_vec, &q));
-	record("query", "4k", cas, q_methods[1], q_mib, measure(reps, run_q_stat, &q));
-	record("query", "4k", cas, q_methods[2], q_mib, measure(reps, run_q_pagemap, &q));
+	{
+		struct job j[] = {
+			JOB("query", "4k", cas, q_methods[0], q_mib, run_q_vec, &q, reps),
+			JOB("query", "4k", cas, q_methods[1], q_mib, run_q_stat, &q, reps),
+			JOB("query", "4k", cas, q_methods[2], q_mib, run_q_pagemap, &q, reps),
+			JOB("query", "4k", cas, q_methods[3], q_mib, run_q_kpagecount, &q,
+			  q.kpagecount_fd >= 0 ? reps : 0),
+		};
+
+		run_jobs(j, q.kpagecount_fd >= 0 ? 4 : 3);
+	}
 	if (q.kpagecount_fd >= 0) {
-		record("query", "4k", cas, q_methods[3], q_mib,
-		       measure(reps, run_q_kpagecount, &q));
 		q_shared[state] = q.shared;
 		close(q.kpagecount_fd);
 	}
