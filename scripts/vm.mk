@@ -8,6 +8,8 @@
 #                        boot a VM with the module loaded and run the demo
 #   make vm-run VM_CMD='...' [VM_KERNEL=6.12]
 #                        boot a VM and run any command in it
+#   make vm-shell [VM_KERNEL=6.12]
+#                        an interactive root shell in the VM (exit to leave)
 #   make kernels         fetch headers and VM images of every series in KERNELS
 #   make kernel-6.1 / kernel-6.12   the same for one series
 
@@ -29,7 +31,7 @@ DEMO_CMD     ?= if [ -x ./cowdup-demo ]; then exec ./cowdup-demo; fi; \
 VM_ENV = BUILD="$(BUILD)" KERNELS="$(KERNELS)" MAKE="$(MAKE)" \
 	VM_TIMEOUT="$(VM_TIMEOUT)" TEST_TIMEOUT="$(TEST_TIMEOUT)"
 
-.PHONY: check demo vm-run kernels kernel-6.1 kernel-6.12
+.PHONY: check demo vm-run vm-shell kernels kernel-6.1 kernel-6.12
 
 check:
 	@KERNELS="$(KERNELS)" $(SRCDIR)/scripts/ensure-host-deps
@@ -46,6 +48,10 @@ demo:
 vm-run:
 	@KERNELS="$(VM_KERNEL)" $(SRCDIR)/scripts/ensure-host-deps
 	@$(VM_ENV) $(SRCDIR)/scripts/vm-run --kernel $(VM_KERNEL) -- $(VM_CMD)
+
+vm-shell:
+	@KERNELS="$(VM_KERNEL)" $(SRCDIR)/scripts/ensure-host-deps
+	@$(VM_ENV) VM_TIMEOUT= $(SRCDIR)/scripts/vm-run --kernel $(VM_KERNEL) --shell
 
 kernels:
 	@$(SRCDIR)/scripts/ensure-kernel $(KERNELS)
