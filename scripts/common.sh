@@ -28,15 +28,23 @@ series_image_meta() {
 	case $1 in
 	6.1) echo linux-image-amd64 ;;
 	6.12) echo linux-image-6.12-amd64 ;;
-	*) die "unknown kernel series '$1' (known: 6.1 6.12)" ;;
+	6.12-debug) echo "(built by scripts/build-debug-kernel)" ;;
+	*) die "unknown kernel series '$1' (known: 6.1 6.12 6.12-debug)" ;;
 	esac
+}
+
+# series_is_debug SERIES: the debug kernel built from linux-source-6.12
+# (scripts/build-debug-kernel), not a Debian image package.
+series_is_debug() {
+	[ "$1" = 6.12-debug ]
 }
 
 series_headers_meta() {
 	case $1 in
 	6.1) echo linux-headers-amd64 ;;
 	6.12) echo linux-headers-6.12-amd64 ;;
-	*) die "unknown kernel series '$1' (known: 6.1 6.12)" ;;
+	6.12-debug) echo linux-source-6.12 ;;
+	*) die "unknown kernel series '$1' (known: 6.1 6.12 6.12-debug)" ;;
 	esac
 }
 

@@ -58,3 +58,15 @@ kernels:
 
 kernel-6.1 kernel-6.12:
 	@$(SRCDIR)/scripts/ensure-kernel $(patsubst kernel-%,%,$@)
+
+# The debug kernel lane: the whole suite on a kernel built from
+# linux-source-6.12 with KASAN, DEBUG_VM, PAGE_TABLE_CHECK, lockdep,
+# kmemleak and fault injection (scripts/build-debug-kernel; ~30 min the
+# first time, cached in $(COWDUP_CACHE)/debug-kernel afterwards).
+.PHONY: check-debug debug-kernel
+debug-kernel:
+	@$(SRCDIR)/scripts/build-debug-kernel
+check-debug:
+	@KERNELS=6.1 $(SRCDIR)/scripts/ensure-host-deps
+	@$(SRCDIR)/scripts/ensure-kernel 6.12-debug
+	@$(VM_ENV) KERNELS=6.12-debug TESTS="$(TESTS)" $(SRCDIR)/scripts/check
