@@ -4,11 +4,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -865,4 +868,155 @@ bool la57_active(void)
 uintptr_t user_space_end(void)
 {
 	return la57_active() ? (1UL << 56) - PAGE_SZ : (1UL << 47) - PAGE_SZ;
+}
+
+/* ---- file contents, /proc/self/mem, faults, mounts ------------------ */
+
+int file_pattern_write(int fd, size_t first, size_t npages, uint64_t seed)
+{
+	static char page[PAGE_SZ];
+	size_t i;
+	ssize_t r;
+
+	for (i = 0; i < npages; i++) {
+		pattern_fill_page(page, first + i, seed);
+		r = pwrite(fd, page, PAGE_SZ, (off_t)((first + i) * PAGE_SZ));
+		if (r < 0)
+			return -errno;
+		if (r != (ssize_t)PAGE_SZ)
+			return -EIO;
+	}
+	return 0;
+}
+
+long file_pattern_check(int fd, size_t first, size_t npages, uint64_t seed)
+{
+	static char page[PAGE_SZ];
+	size_t i;
+	ssize_t r;
+	long off;
+
+	for (i = 0; i < npages; i++) {
+		r = pread(fd, page, PAGE_SZ, (off_t)((first + i) * PAGE_SZ));
+		if (r < 0)
+			r = 0;
+		if (r < (ssize_t)PAGE_SZ)
+			memset(page + r, 0xa5, PAGE_SZ - r);
+		off = pattern_check_page(page, first + i, seed);
+		if (r < (ssize_t)PAGE_SZ && (off < 0 || off > r))
+			off = r;
+		if (off >= 0)
+			return (long)(i * PAGE_SZ) + off;
+	}
+	return -1;
+}
+
+int maps_line(uintptr_t addr, char *buf, size_t bufsz)
+{
+	const char *pos, *line;
+	struct maps_line l;
+	size_t n;
+
+	if (maps_snapshot(&maps_tmp))
+		return -EIO;
+	pos = maps_tmp.buf;
+	for (;;) {
+		line = pos;
+		if (!next_line(&pos, &l))
+			return -ENOENT;
+		if (addr < l.start || addr >= l.end)
+			continue;
+		n = (size_t)(l.name + l.namelen - line);
+		if (n >= bufsz)
+			n = bufsz - 1;
+		memcpy(buf, line, n);
+		buf[n] = 0;
+		return 0;
+	}
+}
+
+ssize_t proc_mem_write(void *addr, const void *buf, size_t len)
+{
+	int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0)
+		return -errno;
+	r = pwrite(fd, buf, len, (off_t)(uintptr_t)addr);
+	if (r < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static sigjmp_buf access_jmp;
+
+static void access_handler(int sig)
+{
+	siglongjmp(access_jmp, sig);
+}
+
+int access_signal(void *addr, bool write)
+{
+	struct sigaction sa, old_segv, old_bus;
+	volatile char *p = addr;
+	volatile int sig;
+	char c;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = access_handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sigaction(SIGBUS, &sa, &old_bus);
+	sig = sigsetjmp(access_jmp, 1);
+	if (!sig) {
+		c = *p;
+		if (write)
+			*p = c;
+	}
+	sigaction(SIGSEGV, &old_segv, NULL);
+	sigaction(SIGBUS, &old_bus, NULL);
+	return sig;
+}
+
+int detached_fs_file(const char *fstype, bool ro, size_t npages,
+		     uint64_t seed)
+{
+	char dir[] = "/tmp/cowdup-mnt-XXXXXX", path[64];
+	int fd, err = 0;
+
+	if (!mkdtemp(dir))
+		return -errno;
+	if (mount(fstype, dir, fstype, 0, NULL)) {
+		err = -errno;
+		rmdir(dir);
+		return err;
+	}
+	snprintf(path, sizeof(path), "%s/file", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	err = file_pattern_write(fd, 0, npages, seed);
+	if (err || !ro)
+		goto out;
+	close(fd);
+	fd = -1;
+	if (mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL)) {
+		err = -errno;
+		goto out;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		err = -errno;
+out:
+	umount2(dir, MNT_DETACH);
+	rmdir(dir);
+	if (err) {
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	return fd;
 }

@@ -212,6 +212,43 @@ bool la57_active(void);
 /* First address above the user address space (TASK_SIZE_MAX). */
 uintptr_t user_space_end(void);
 
+/* ---- file contents, /proc/self/mem, faults, mounts ------------------ */
+
+/*
+ * pwrite npages pattern pages (page indexes first.., seed) at file offset
+ * first * PAGE_SZ.  0 or -errno.
+ */
+int file_pattern_write(int fd, size_t first, size_t npages, uint64_t seed);
+/*
+ * pread npages pages of the file from offset first * PAGE_SZ and compare
+ * them with pattern pages first.. of seed: -1 if all match, else the byte
+ * offset (from first * PAGE_SZ) of the first difference; a short read or
+ * read error counts as a difference at the first byte not read.
+ */
+long file_pattern_check(int fd, size_t first, size_t npages, uint64_t seed);
+/* The /proc/self/maps line of the VMA containing addr, without '\n' */
+int maps_line(uintptr_t addr, char *buf, size_t bufsz);
+/*
+ * pwrite through /proc/self/mem (FOLL_FORCE: ignores the VMA's missing
+ * PROT_WRITE, as a debugger's write).  Bytes written or -errno.
+ */
+ssize_t proc_mem_write(void *addr, const void *buf, size_t len);
+/*
+ * Touches one byte of addr (reads it, or writes back what it read) and
+ * returns the signal it raised (SIGSEGV, SIGBUS) or 0.
+ */
+int access_signal(void *addr, bool write);
+/*
+ * A file of npages pattern pages (seed) on a fresh filesystem of type
+ * fstype ("tmpfs", "ramfs"), made read-only (MS_REMOUNT | MS_RDONLY) after
+ * the file was written and closed when ro is set.  The mount is detached
+ * (umount2 MNT_DETACH) before returning, so nothing is left behind: the
+ * filesystem lives as long as the returned fd (O_RDONLY if ro, else
+ * O_RDWR) or a mapping of it.  Returns the fd or -errno.
+ */
+int detached_fs_file(const char *fstype, bool ro, size_t npages,
+		     uint64_t seed);
+
 /* ---- assertion helpers (need kselftest_harness.h) ------------------- */
 
 /* A dup that must succeed; evaluates to the copy */
@@ -286,6 +323,16 @@ extern struct maps_snap maps_scratch;
 	if (__d) \
 		TH_LOG("/proc/self/maps changed by the failed dup: %s", __d); \
 	ASSERT_EQ(NULL, __d); \
+} while (0)
+
+#define ASSERT_FILE_PATTERN(fd, first, npages, seed) do { \
+	long __off = file_pattern_check((fd), (first), (npages), (seed)); \
+	if (__off >= 0) \
+		TH_LOG("file %s (pages %zu..+%zu) differs from pattern %s " \
+		       "at offset %ld (page %ld)", #fd, (size_t)(first), \
+		       (size_t)(npages), #seed, __off, \
+		       __off / (long)PAGE_SZ); \
+	ASSERT_EQ(-1, __off); \
 } while (0)
 
 #define ASSERT_KMSG_CLEAN(kfd) do { \
