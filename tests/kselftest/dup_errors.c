@@ -5,7 +5,7 @@
  * byte as it was ("nothing is mapped and the address space is unchanged
  * on every error") and the memory it named untouched.
  *
- * EOPNOTSUPP for kinds not supported yet is in dup_unsupported.
+ * Refused kinds of file, shared and hugetlb memory: dup_refused.
  */
 #define _GNU_SOURCE
 #include <errno.h>
