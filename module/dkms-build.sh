@@ -7,6 +7,8 @@
 # ./generated, which Kbuild puts on the include path), then Kbuild.
 # KERNELRELEASE, when given (dkms.conf passes ${kernelver}), must match
 # KDIR's own, so a build is never silently made for another kernel.
+# Kbuild runs with -j(nproc): DKMS adds -j only to MAKE commands that start
+# with "make".
 #   dkms-build.sh --clean    remove what a build left
 set -eu
 
@@ -48,5 +50,5 @@ mkdir -p generated
 echo "dkms-build.sh: probing $kdir"
 bash module/probe-kernel.sh "$kdir" "$here/generated"
 echo "dkms-build.sh: building cowdup.ko for ${want:-$kdir}"
-make -C "$kdir" M="$here" modules
+make -j"$(nproc 2>/dev/null || echo 1)" -C "$kdir" M="$here" modules
 test -f cowdup.ko
