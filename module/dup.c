@@ -168,6 +168,23 @@ static int check_limits(struct mm_struct *mm, struct cowdup_request *req)
 	return 0;
 }
 
+/*
+ * A fixed copy may not replace sealed memory.  Checked over the whole
+ * target before anything is unmapped: do_munmap() would find the seal only
+ * after splitting the first VMA of the range.
+ */
+static int check_replaceable(struct mm_struct *mm, unsigned long start,
+			     unsigned long end)
+{
+	VMA_ITERATOR(vmi, mm, start);
+	struct vm_area_struct *vma;
+
+	for_each_vma_range(vmi, vma, end)
+		if (vma->vm_flags & COWDUP_VM_SEALED)
+			return -EPERM;
+	return 0;
+}
+
 static bool range_is_free(struct mm_struct *mm, unsigned long addr,
 			  unsigned long len)
 {
@@ -186,7 +203,7 @@ static int place_copy(struct mm_struct *mm, struct cowdup_request *req)
 	if (req->flags & COWDUP_FIXED_NOREPLACE)
 		return range_is_free(mm, req->dst, req->len) ? 0 : -EEXIST;
 	if (req->flags & COWDUP_FIXED)
-		return 0;
+		return check_replaceable(mm, req->dst, req->dst + req->len);
 	if (req->dst && !offset_in_page(req->dst) &&
 	    (req->dst & ~PMD_MASK) == off &&
 	    req->dst >= *KSYM(mmap_min_addr) &&

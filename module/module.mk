@@ -3,7 +3,8 @@
 #
 # Each series gets a mirror of the sources (symlinks) under
 # $(BUILD)/module/<series>/ so two kernels never share object files, and its
-# own generated/compat-probes.h from module/probe-kernel.sh.
+# own generated/compat-probes.h from module/probe-kernel.sh.  A lock per
+# series serialises concurrent builds of the same tree (two vm-runs).
 #
 #   make modules                     every series in KERNELS
 #   make module-6.12                 one series
@@ -28,6 +29,7 @@ $(BUILD)/module/%/cowdup.ko: $(MODULE_SRCS)
 	  ln -sf $(SRCDIR)/Kbuild $$out/Kbuild; \
 	  for f in $(SRCDIR)/module/*.c $(SRCDIR)/module/*.h; do ln -sf $$f $$out/module/; done; \
 	  ln -sf $(SRCDIR)/uapi/linux/cowdup.h $$out/uapi/linux/cowdup.h; \
+	  exec 9>$$out/.build-lock && flock 9 && \
 	  $(SRCDIR)/module/probe-kernel.sh $$kdir $$out/generated && \
 	  $(MAKE) -C $$kdir M=$$out $(KBUILD_EXTRA) modules
 
