@@ -66,7 +66,7 @@ install-man4:
 
 # Host tests (scripts/check runs every program in $(BUILD)/tests/host).
 PACKAGING_HOST_TESTS := $(BUILD)/tests/host/packaging-man4 \
-	$(BUILD)/tests/host/packaging-versions
+	$(BUILD)/tests/host/packaging-versions $(BUILD)/tests/host/packaging-python
 host-tests: packaging-host-tests
 packaging-host-tests: $(PACKAGING_HOST_TESTS)
 $(BUILD)/tests/host/packaging-%: $(SRCDIR)/packaging/test-%.sh
