@@ -39,6 +39,7 @@ struct cowdup_walk {
 	unsigned long delta;	/* dst address - src address (mod 2^64) */
 	int rss[NR_MM_COUNTERS];
 	unsigned int nr_pending;
+	unsigned long pending_start, pending_end;	/* source addresses */
 	struct cowdup_pending pending[COWDUP_PENDING_MAX];
 	swp_entry_t swap_entry;	/* needs a swap count continuation */
 };
@@ -75,6 +76,12 @@ static int copy_pending(struct cowdup_walk *w)
 	int err = 0;
 	unsigned int i;
 
+	if (!w->nr_pending)
+		return 0;
+	/* No CPU may still write the queued pages through an old TLB entry. */
+	KSYM(flush_tlb_mm_range)(w->mm, w->pending_start, w->pending_end,
+				 PAGE_SHIFT, false);
+
 	for (i = 0; i < w->nr_pending; i++) {
 		struct cowdup_pending *p = &w->pending[i];
 		struct page *page;
@@ -96,14 +103,25 @@ static int copy_pending(struct cowdup_walk *w)
 	return err;
 }
 
-/* Queue a page to be copied for the destination.  -EAGAIN: queue full. */
-static int queue_copy(struct cowdup_walk *w, unsigned long addr,
-		      struct page *page)
+/*
+ * Queue a page to be copied for the destination.  -EAGAIN: queue full.
+ * The source PTE is write-protected until the call returns, so no thread
+ * writes the page while it is copied (the copy holds one value the page
+ * had); the page stays exclusive, so the next write fault reuses it.
+ */
+static int queue_copy(struct cowdup_walk *w, pte_t *src_pte, pte_t pte,
+		      unsigned long addr, struct page *page)
 {
 	struct cowdup_pending *p;
 
 	if (w->nr_pending == COWDUP_PENDING_MAX)
 		return -EAGAIN;
+	if (pte_write(pte))
+		ptep_set_wrprotect(w->mm, addr, src_pte);
+	if (!w->nr_pending || addr < w->pending_start)
+		w->pending_start = addr;
+	if (!w->nr_pending || addr + PAGE_SIZE > w->pending_end)
+		w->pending_end = addr + PAGE_SIZE;
 	p = &w->pending[w->nr_pending++];
 	p->dst_addr = dst_of(w, addr);
 	get_page(page);
@@ -151,11 +169,11 @@ static int dup_present_pte(struct cowdup_walk *w, pte_t *dst_pte,
 		 * the pin keeps seeing the source's page.
 		 */
 		if (PageKsm(page))
-			return queue_copy(w, addr, page);
+			return queue_copy(w, src_pte, pte, addr, page);
 		get_page(page);
 		if (unlikely(cowdup_try_dup_anon_rmap_pte(page, src_vma))) {
 			put_page(page);
-			return queue_copy(w, addr, page);
+			return queue_copy(w, src_pte, pte, addr, page);
 		}
 		w->rss[MM_ANONPAGES]++;
 	} else if (page) {
