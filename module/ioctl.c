@@ -84,10 +84,16 @@ long cowdup_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return -EINVAL;
 	if (usize > PAGE_SIZE)
 		return -E2BIG;
-	/* Fail before acting if the output cannot be written back. */
-	if (put_user(usize, (u64 __user *)uarg))
-		return -EFAULT;
+	/*
+	 * Fail before acting if the output cannot be written back: the
+	 * caller's own bytes are read and written back unchanged first, which
+	 * finds a read-only page anywhere in the struct (a DUP must not
+	 * succeed and then report EFAULT).  Then the size rules.
+	 */
 	memset(&args, 0, sizeof(args));
+	if (copy_from_user(&args, uarg, min_t(u64, usize, c->size)) ||
+	    copy_to_user(uarg, &args, min_t(u64, usize, c->size)))
+		return -EFAULT;
 	err = copy_struct_from_user(&args, c->size, uarg, usize);
 	if (err)
 		return err;

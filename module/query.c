@@ -298,7 +298,9 @@ int cowdup_query(struct cowdup_query_args *args)
 		unsigned long n = min(pages - done, QUERY_BATCH);
 		unsigned long start = addr + (done << PAGE_SHIFT);
 
-		if (mmap_read_lock_killable(mm)) {
+		/* A query of the whole address space must not outlive a kill. */
+		if (fatal_signal_pending(current) ||
+		    mmap_read_lock_killable(mm)) {
 			err = -EINTR;
 			break;
 		}

@@ -292,8 +292,10 @@ static uintptr_t pick_argp(uint64_t usize, int *akind)
 
 /*
  * What the generic argument handling must answer (0: it passes).  The
- * module reads the size, writes it back, checks a larger caller's tail is
- * zero, then reads the known part.
+ * module reads the size; checks it against the first version's and the
+ * page size; reads the part of the struct it knows and writes it back
+ * unchanged (so an output it could not write fails before anything is
+ * done); then checks that a larger caller's tail is zero.
  */
 static int arg_errno(uintptr_t argp, uint64_t usize, size_t ksize,
 		     size_t minsize, uint64_t nz_off)
@@ -304,7 +306,7 @@ static int arg_errno(uintptr_t argp, uint64_t usize, size_t ksize,
 		return EINVAL;
 	if (usize > PAGE_SZ)
 		return E2BIG;
-	if (!user_ok(argp, 8, PROT_READ | PROT_WRITE))
+	if (!user_ok(argp, ksize < usize ? ksize : usize, PROT_READ | PROT_WRITE))
 		return EFAULT;
 	if (usize > ksize) {
 		/* read in address order: a non-zero byte before a fault wins */
@@ -315,8 +317,6 @@ static int arg_errno(uintptr_t argp, uint64_t usize, size_t ksize,
 		if (nz_off)
 			return E2BIG;
 	}
-	if (!user_ok(argp, ksize < usize ? ksize : usize, PROT_READ))
-		return EFAULT;
 	return 0;
 }
 
