@@ -9,6 +9,7 @@
 #include <linux/build_bug.h>
 #include <linux/fs.h>
 #include <linux/uaccess.h>
+#include <linux/mm.h>
 #include "cowdup.h"
 
 union cowdup_args {
@@ -22,6 +23,8 @@ struct cowdup_cmd {
 	size_t min_size;	/* first published size */
 	size_t size;		/* size this module knows */
 	int (*handler)(union cowdup_args *args);
+	/* Undo a success whose output could not be written back, or NULL. */
+	void (*undo)(union cowdup_args *args);
 };
 
 static int cowdup_do_info(union cowdup_args *args)
@@ -37,6 +40,17 @@ static int cowdup_do_dup(union cowdup_args *args)
 	return cowdup_dup(&args->dup);
 }
 
+/*
+ * The caller never learnt where an automatically placed copy went: unmap
+ * it rather than leak it.  A copy at an exact address stays: the caller
+ * knows where it is, and what it replaced is gone anyway.
+ */
+static void cowdup_undo_dup(union cowdup_args *args)
+{
+	if (!(args->dup.flags & (COWDUP_FIXED | COWDUP_FIXED_NOREPLACE)))
+		vm_munmap(args->dup.dst, PAGE_ALIGN(args->dup.len));
+}
+
 static int cowdup_do_query(union cowdup_args *args)
 {
 	return cowdup_query(&args->query);
@@ -44,11 +58,11 @@ static int cowdup_do_query(union cowdup_args *args)
 
 static const struct cowdup_cmd cowdup_cmds[] = {
 	{ COWDUP_IOC_INFO, COWDUP_INFO_SIZE_VER0,
-	  sizeof(struct cowdup_info), cowdup_do_info },
+	  sizeof(struct cowdup_info), cowdup_do_info, NULL },
 	{ COWDUP_IOC_DUP, COWDUP_DUP_SIZE_VER0,
-	  sizeof(struct cowdup_dup_args), cowdup_do_dup },
+	  sizeof(struct cowdup_dup_args), cowdup_do_dup, cowdup_undo_dup },
 	{ COWDUP_IOC_QUERY, COWDUP_QUERY_SIZE_VER0,
-	  sizeof(struct cowdup_query_args), cowdup_do_query },
+	  sizeof(struct cowdup_query_args), cowdup_do_query, NULL },
 };
 
 static void cowdup_abi_checks(void)
@@ -102,8 +116,15 @@ long cowdup_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	if (err)
 		return err;
 
-	/* The caller's size field stays as it was: it is input only. */
-	if (copy_to_user(uarg, &args, min_t(u64, usize, c->size)))
+	/*
+	 * The caller's size field stays as it was: it is input only.  This
+	 * write was tried above; it fails only if another thread changed the
+	 * page meanwhile (or under fault injection).
+	 */
+	if (copy_to_user(uarg, &args, min_t(u64, usize, c->size))) {
+		if (c->undo)
+			c->undo(&args);
 		return -EFAULT;
+	}
 	return 0;
 }
