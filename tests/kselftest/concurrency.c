@@ -609,11 +609,26 @@ TEST_F_TIMEOUT(conc, gup_pin_race, 300)
  * page had during the call (contract, semantics 9): a state of the page,
  * not a mix of states as a copy racing the writer would make.
  */
+#define PW_PAGES	16	/* pages PIN_FIRST.. PIN_FIRST + PIN_N - 1 pinned
+			   and written, rewritten every few microseconds */
+
 struct pw_ctx {
 	volatile uint64_t *src;
 	atomic_int stop;
 	atomic_ulong rounds;
 };
+
+/* The calling thread on CPU cpu only (if there is more than one) */
+static void pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
 
 static void *pw_thread(void *p)
 {
@@ -621,6 +636,7 @@ static void *pw_thread(void *p)
 	uint64_t g = 1;
 	size_t pg, w;
 
+	pin_to_cpu(1);	/* truly next to the dup, not taking turns with it */
 	while (!atomic_load_explicit(&c->stop, memory_order_relaxed)) {
 		g++;
 		for (pg = PIN_FIRST; pg < PIN_FIRST + PIN_N; pg++)
@@ -631,11 +647,29 @@ static void *pw_thread(void *p)
 	return NULL;
 }
 
+/*
+ * Interrupts for the dup's CPU: membarrier() IPIs every CPU running a
+ * thread of this process, the one copying a pinned page in the kernel
+ * too.  A copy interrupted half way is what a writer overtakes.
+ */
+static void *ipi_thread(void *p)
+{
+	struct pw_ctx *c = p;
+
+	pin_to_cpu(1);
+	if (syscall(__NR_membarrier, 1 << 4 /* REGISTER_PRIVATE_EXPEDITED */,
+		    0, 0))
+		return NULL;
+	while (!atomic_load_explicit(&c->stop, memory_order_relaxed))
+		syscall(__NR_membarrier, 1 << 3 /* PRIVATE_EXPEDITED */, 0, 0);
+	return NULL;
+}
+
 TEST_F_TIMEOUT(conc, pinned_written_during_dup, 300)
 {
-	static uint64_t seen[PIN_PAGES * WORDS];
-	const size_t len = PIN_PAGES * PAGE_SZ;
-	uint64_t before[PIN_PAGES], after[PIN_PAGES];
+	static uint64_t seen[PW_PAGES * WORDS];
+	const size_t len = PW_PAGES * PAGE_SZ;
+	static uint64_t before[PW_PAGES], after[PW_PAGES];
 	double end = now() + test_seconds();
 	struct pw_ctx c;
 	struct ring ring;
@@ -643,7 +677,7 @@ TEST_F_TIMEOUT(conc, pinned_written_during_dup, 300)
 	long dups = 0, torn = 0, first_torn = -1;
 	unsigned long r0;
 	uint64_t *copy;
-	pthread_t th;
+	pthread_t th, ipi;
 	size_t pg, w;
 	int r;
 
@@ -654,7 +688,7 @@ TEST_F_TIMEOUT(conc, pinned_written_during_dup, 300)
 	ASSERT_EQ(0, r);
 	c.src = anon_map(len);
 	ASSERT_NE(MAP_FAILED, (void *)c.src);
-	for (pg = 0; pg < PIN_PAGES; pg++)
+	for (pg = 0; pg < PW_PAGES; pg++)
 		fill_val(c.src + pg * WORDS, 1);
 	iov.iov_base = (void *)(c.src + PIN_FIRST * WORDS);
 	iov.iov_len = PIN_N * PAGE_SZ;
@@ -663,34 +697,37 @@ TEST_F_TIMEOUT(conc, pinned_written_during_dup, 300)
 	if (r && (errno == EPERM || errno == ENOMEM))
 		SKIP(return, "cannot register buffers: %s", strerror(errno));
 	ASSERT_EQ(0, r);
+	pin_to_cpu(0);
 	ASSERT_EQ(0, pthread_create(&th, NULL, pw_thread, &c));
+	ASSERT_EQ(0, pthread_create(&ipi, NULL, ipi_thread, &c));
 	while (atomic_load(&c.rounds) < 3)
 		sched_yield();
 
 	while (now() < end) {
-		for (pg = PIN_FIRST; pg < PIN_FIRST + PIN_N; pg++)
+		for (pg = 0; pg < PW_PAGES; pg++)
 			before[pg] = c.src[pg * WORDS + WORDS - 1];
 		copy = DUP_OK(self->fd, (void *)c.src, len, 0, 0);
-		for (pg = PIN_FIRST; pg < PIN_FIRST + PIN_N; pg++)
+		for (pg = 0; pg < PW_PAGES; pg++)
 			after[pg] = c.src[pg * WORDS];
 		for (w = 0; w < len / 8; w++)
 			seen[w] = ((volatile uint64_t *)copy)[w];
+		for (pg = 0; pg < PIN_FIRST; pg++) {
+			ASSERT_TRUE(all_val(seen + pg * WORDS, 1));
+		}
 		for (pg = PIN_FIRST; pg < PIN_FIRST + PIN_N; pg++) {
 			const uint64_t *p = seen + pg * WORDS;
 
 			ASSERT_LE(before[pg], p[WORDS - 1]);
 			ASSERT_GE(after[pg], p[0]);
-			if (torn_at(p)) {
-				if (!torn++) {
-					first_torn = dups;
-					TH_LOG("dup %ld: copy of pinned page %zu is a mix of states: words 0, %zu, 511 = %llu, %llu, %llu (%llu before, %llu after the call)",
-					       dups, pg, torn_at(p),
-					       (unsigned long long)p[0],
-					       (unsigned long long)p[torn_at(p)],
-					       (unsigned long long)p[WORDS - 1],
-					       (unsigned long long)before[pg],
-					       (unsigned long long)after[pg]);
-				}
+			if (torn_at(p) && !torn++) {
+				first_torn = dups;
+				TH_LOG("dup %ld: copy of pinned page %zu is a mix of states: words 0, %zu, 511 = %llu, %llu, %llu (%llu before, %llu after the call)",
+				       dups, pg, torn_at(p),
+				       (unsigned long long)p[0],
+				       (unsigned long long)p[torn_at(p)],
+				       (unsigned long long)p[WORDS - 1],
+				       (unsigned long long)before[pg],
+				       (unsigned long long)after[pg]);
 			}
 		}
 		/* and it stays what it was */
@@ -703,11 +740,12 @@ TEST_F_TIMEOUT(conc, pinned_written_during_dup, 300)
 	}
 	atomic_store(&c.stop, 1);
 	pthread_join(th, NULL);
+	pthread_join(ipi, NULL);
 	syscall(__NR_io_uring_register, ring.fd, IORING_UNREGISTER_BUFFERS,
 		NULL, 0);
 	ring_exit(&ring);
 	munmap((void *)c.src, len);
-	TH_LOG("%ld dups of %d pinned pages being written: %ld torn copies (first in dup %ld)",
+	TH_LOG("%ld dups of %d pinned pages being written: %ld with a torn page (first: dup %ld)",
 	       dups, PIN_N, torn, first_torn);
 	ASSERT_EQ(0, torn);
 }
