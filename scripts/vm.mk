@@ -69,4 +69,5 @@ debug-kernel:
 check-debug:
 	@KERNELS=6.1 $(SRCDIR)/scripts/ensure-host-deps
 	@$(SRCDIR)/scripts/ensure-kernel 6.12-debug
-	@$(VM_ENV) KERNELS=6.12-debug TESTS="$(TESTS)" $(SRCDIR)/scripts/check
+	@$(VM_ENV) KERNELS=6.12-debug TESTS="$(TESTS)" \
+		CK_TIMEOUT_MULTIPLIER=$${CK_TIMEOUT_MULTIPLIER:-10} $(SRCDIR)/scripts/check
