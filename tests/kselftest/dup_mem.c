@@ -45,10 +45,6 @@ FIXTURE_TEARDOWN(mem)
 	ASSERT_KMSG_CLEAN(self->kmsg);
 }
 
-static long labs_(long v)
-{
-	return v < 0 ? -v : v;
-}
 
 FIXTURE_VARIANT(big) {
 	bool thp;

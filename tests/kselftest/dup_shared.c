@@ -475,31 +475,6 @@ TEST_F(shared, readonly_view_mprotect_as_source)
 	munmap(src, LEN);
 }
 
-static long labs_(long v)
-{
-	return v < 0 ? -v : v;
-}
-
-struct counters {
-	long anon, cached, shmem;
-};
-
-static void read_counters(struct counters *c)
-{
-	c->anon = meminfo_kb("AnonPages");
-	c->cached = meminfo_kb("Cached");
-	c->shmem = meminfo_kb("Shmem");
-}
-
-#define ASSERT_DELTA(what, a, b, danon, dcached, dshmem) do { \
-	TH_LOG("%s: AnonPages %+ld kB, Cached %+ld kB, Shmem %+ld kB", what, \
-	       (b).anon - (a).anon, (b).cached - (a).cached, \
-	       (b).shmem - (a).shmem); \
-	ASSERT_GT(SLACK_KB, labs_((b).anon - (a).anon - (long)(danon))); \
-	ASSERT_GT(SLACK_KB, labs_((b).cached - (a).cached - (long)(dcached))); \
-	ASSERT_GT(SLACK_KB, labs_((b).shmem - (a).shmem - (long)(dshmem))); \
-} while (0)
-
 /*
  * 16 MiB object, the first half written through the source: the dup adds
  * nothing; the copy writing the whole object allocates the second half

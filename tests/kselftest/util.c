@@ -1020,3 +1020,10 @@ out:
 	}
 	return fd;
 }
+
+void read_counters(struct counters *c)
+{
+	c->anon = meminfo_kb("AnonPages");
+	c->cached = meminfo_kb("Cached");
+	c->shmem = meminfo_kb("Shmem");
+}

@@ -342,4 +342,32 @@ extern struct maps_snap maps_scratch;
 	EXPECT_EQ(NULL, __k); \
 } while (0)
 
+
+/* ---- memory counters ------------------------------------------------ */
+
+static inline long labs_(long v)
+{
+	return v < 0 ? -v : v;
+}
+
+/* AnonPages, Cached and Shmem of /proc/meminfo, in kB */
+struct counters {
+	long anon, cached, shmem;
+};
+
+void read_counters(struct counters *c);
+
+/*
+ * b - a is (danon, dcached, dshmem) kB, each within the including file's
+ * SLACK_KB; for use inside a test (TH_LOG, ASSERT_*).
+ */
+#define ASSERT_DELTA(what, a, b, danon, dcached, dshmem) do { \
+	TH_LOG("%s: AnonPages %+ld kB, Cached %+ld kB, Shmem %+ld kB", what, \
+	       (b).anon - (a).anon, (b).cached - (a).cached, \
+	       (b).shmem - (a).shmem); \
+	ASSERT_GT(SLACK_KB, labs_((b).anon - (a).anon - (long)(danon))); \
+	ASSERT_GT(SLACK_KB, labs_((b).cached - (a).cached - (long)(dcached))); \
+	ASSERT_GT(SLACK_KB, labs_((b).shmem - (a).shmem - (long)(dshmem))); \
+} while (0)
+
 #endif /* COWDUP_KSFT_UTIL_H */
