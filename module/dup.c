@@ -266,13 +266,12 @@ static int dup_part(struct mm_struct *mm, struct cowdup_part *part,
 	 */
 	if (!vma->anon_vma || (flags & VM_WIPEONFORK))
 		return 0;
-	return cowdup_copy_range(new, vma, part->start, part->end, dst);
+	return cowdup_copy_range(vma, part->start, part->end, dst);
 }
 
 static int dup_locked(struct mm_struct *mm, struct cowdup_request *req)
 {
 	unsigned long dst_addr, charged;
-	bool mapped = false;
 	unsigned int i;
 	int err;
 
@@ -311,7 +310,6 @@ static int dup_locked(struct mm_struct *mm, struct cowdup_request *req)
 	for (i = 0; i < req->nr_parts; i++) {
 		struct cowdup_part *part = &req->parts[i];
 
-		mapped = true;
 		err = dup_part(mm, part, dst_addr, &charged);
 		if (err)
 			goto unmap;
@@ -320,7 +318,7 @@ static int dup_locked(struct mm_struct *mm, struct cowdup_request *req)
 	return 0;
 
 unmap:
-	if (mapped && KSYM(do_munmap)(mm, req->dst, req->len, NULL))
+	if (KSYM(do_munmap)(mm, req->dst, req->len, NULL))
 		pr_warn_ratelimited("cowdup: could not unmap a failed copy at %#lx\n",
 				    req->dst);
 unaccount:

@@ -35,7 +35,6 @@ struct cowdup_pending {
 struct cowdup_walk {
 	struct mm_struct *mm;
 	struct vm_area_struct *src_vma;
-	struct vm_area_struct *dst_vma;
 	unsigned long delta;	/* dst address - src address (mod 2^64) */
 	int rss[NR_MM_COUNTERS];
 	unsigned int nr_pending;
@@ -513,8 +512,7 @@ static int copy_chunk(struct cowdup_walk *w, pmd_t *src_pmd,
 	return dup_pte_range(w, dst_pmd, src_pmd, addr, next);
 }
 
-int cowdup_copy_range(struct vm_area_struct *dst_vma,
-		      struct vm_area_struct *src_vma, unsigned long start,
+int cowdup_copy_range(struct vm_area_struct *src_vma, unsigned long start,
 		      unsigned long end, unsigned long dst_start)
 {
 	struct mm_struct *mm = src_vma->vm_mm;
@@ -529,7 +527,6 @@ int cowdup_copy_range(struct vm_area_struct *dst_vma,
 		return -ENOMEM;
 	w->mm = mm;
 	w->src_vma = src_vma;
-	w->dst_vma = dst_vma;
 	w->delta = dst_start - start;
 
 	if (is_cow) {

@@ -16,12 +16,12 @@ pmd_t *cowdup_pmd_lookup(struct mm_struct *mm, unsigned long addr,
 
 /*
  * Copy the page-table entries of [start, end) of @src_vma to
- * [dst_start, dst_start + end - start) of @dst_vma, copy-on-write.
+ * [dst_start, dst_start + end - start) of the VMA just made there by
+ * copy_vma(), copy-on-write.
  * mmap_lock held for writing; both VMAs write-locked.  On error, entries
  * already copied stay: the caller unmaps the destination.
  */
-int cowdup_copy_range(struct vm_area_struct *dst_vma,
-		      struct vm_area_struct *src_vma, unsigned long start,
+int cowdup_copy_range(struct vm_area_struct *src_vma, unsigned long start,
 		      unsigned long end, unsigned long dst_start);
 
 #endif /* COWDUP_WALK_H */
