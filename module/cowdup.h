@@ -14,6 +14,14 @@ struct mm_struct;
 					 COWDUP_FEAT_QUERY)
 #define COWDUP_SUPPORTED_DUP_FLAGS	(COWDUP_FIXED | COWDUP_FIXED_NOREPLACE)
 
+/*
+ * VMA flags a copy never inherits: mlock and userfaultfd, as a forked child
+ * does not; a seal, which protects the source's range, not a new one.
+ * (COWDUP_VM_SEALED is in compat.h.)
+ */
+#define COWDUP_VM_NOT_INHERITED	\
+	(VM_LOCKED | VM_LOCKONFAULT | __VM_UFFD_FLAGS | COWDUP_VM_SEALED)
+
 /* ioctl.c */
 long cowdup_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 

@@ -18,6 +18,7 @@
 #include "cowdup.h"
 #include "compat.h"
 #include "walk.h"
+#include "refresh.h"
 
 /* A source VMA's part of the range: addresses only, as copy_vma() may
  * reshape the VMA tree between parts. */
@@ -33,13 +34,6 @@ struct cowdup_request {
 	unsigned long data_pages;	/* counted in data_vm */
 	unsigned long charge;		/* pages committed (VM_ACCOUNT) */
 };
-
-/*
- * Flags the copy never inherits: mlock and userfaultfd, as a forked child
- * does not; a seal, which protects the source's range, not a new one.
- */
-#define COWDUP_VM_NOT_INHERITED	\
-	(VM_LOCKED | VM_LOCKONFAULT | __VM_UFFD_FLAGS | COWDUP_VM_SEALED)
 
 /* mm/internal.h's is_data_mapping(): what counts against RLIMIT_DATA. */
 static bool counts_as_data(vm_flags_t flags)
@@ -269,6 +263,54 @@ static int dup_part(struct mm_struct *mm, struct cowdup_part *part,
 	return cowdup_copy_range(vma, part->start, part->end, dst);
 }
 
+/* Undo a failed copy: nothing of it stays mapped. */
+static void unmap_failed_copy(struct mm_struct *mm, struct cowdup_request *req)
+{
+	if (KSYM(do_munmap)(mm, req->dst, req->len, NULL))
+		pr_warn_ratelimited("cowdup: could not unmap a failed copy at %#lx\n",
+				    req->dst);
+}
+
+/*
+ * A fixed copy over what already maps like a copy of each part (a restore
+ * of a snapshot): only the entries that differ are replaced (refresh.c).
+ * No VMA changes, so no limit or charge moves.  An error leaves the target
+ * unmapped, as the replacing path leaves it.
+ */
+static bool can_refresh(struct mm_struct *mm, struct cowdup_request *req)
+{
+	unsigned long dst = req->dst;
+	unsigned int i;
+
+	for (i = 0; i < req->nr_parts; i++) {
+		struct cowdup_part *part = &req->parts[i];
+
+		if (!cowdup_can_refresh(mm, part->start, part->end, dst))
+			return false;
+		dst += part->end - part->start;
+	}
+	return true;
+}
+
+static int refresh_locked(struct mm_struct *mm, struct cowdup_request *req)
+{
+	unsigned long dst = req->dst;
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < req->nr_parts; i++) {
+		struct cowdup_part *part = &req->parts[i];
+
+		err = cowdup_refresh_part(mm, part->start, part->end, dst);
+		if (err) {
+			unmap_failed_copy(mm, req);
+			return err;
+		}
+		dst += part->end - part->start;
+	}
+	return 0;
+}
+
 static int dup_locked(struct mm_struct *mm, struct cowdup_request *req)
 {
 	unsigned long dst_addr, charged;
@@ -287,6 +329,8 @@ static int dup_locked(struct mm_struct *mm, struct cowdup_request *req)
 	err = place_copy(mm, req);
 	if (err)
 		return err;
+	if ((req->flags & COWDUP_FIXED) && can_refresh(mm, req))
+		return refresh_locked(mm, req);
 	err = check_limits(mm, req);
 	if (err)
 		return err;
@@ -318,9 +362,7 @@ static int dup_locked(struct mm_struct *mm, struct cowdup_request *req)
 	return 0;
 
 unmap:
-	if (KSYM(do_munmap)(mm, req->dst, req->len, NULL))
-		pr_warn_ratelimited("cowdup: could not unmap a failed copy at %#lx\n",
-				    req->dst);
+	unmap_failed_copy(mm, req);
 unaccount:
 	if (charged)
 		cowdup_vm_unacct_memory(charged);

@@ -52,6 +52,7 @@ typedef void (*cowdup_flush_tlb_mm_range_t)(struct mm_struct *mm,
 	X(add_swap_count_continuation, typeof(&add_swap_count_continuation)) \
 	X(__swap_count, typeof(&__swap_count))				\
 	X(vma_is_secretmem, typeof(&vma_is_secretmem))			\
+	X(zap_page_range_single, typeof(&zap_page_range_single))	\
 	COWDUP_KSYM_FUNCS_PTE_MAP(X)
 
 /* Functions only some kernels need (see compat.h). */

@@ -128,30 +128,6 @@ static int queue_copy(struct cowdup_walk *w, pte_t *src_pte, pte_t pte,
 	return 0;
 }
 
-/*
- * Take the destination's page-table lock, then the source's, nested; one
- * lock when source and copy share the page-table page.
- */
-static void lock_pair(spinlock_t *dst_ptl, spinlock_t *src_ptl)
-	__acquires(dst_ptl) __acquires(src_ptl)
-{
-	spin_lock(dst_ptl);
-	if (src_ptl != dst_ptl)
-		spin_lock_nested(src_ptl, SINGLE_DEPTH_NESTING);
-	else
-		__acquire(src_ptl);
-}
-
-static void unlock_pair(spinlock_t *dst_ptl, spinlock_t *src_ptl)
-	__releases(src_ptl) __releases(dst_ptl)
-{
-	if (src_ptl != dst_ptl)
-		spin_unlock(src_ptl);
-	else
-		__release(src_ptl);
-	spin_unlock(dst_ptl);
-}
-
 static int dup_present_pte(struct cowdup_walk *w, pte_t *dst_pte,
 			    pte_t *src_pte, pte_t pte, unsigned long addr)
 {
@@ -277,7 +253,7 @@ again:
 	progress = 0;
 	src_pte = pte_offset_kernel(src_pmd, addr);
 	dst_pte = pte_offset_kernel(dst_pmd, dst_of(w, addr));
-	lock_pair(dst_ptl, src_ptl);
+	cowdup_lock_pair(dst_ptl, src_ptl);
 	arch_enter_lazy_mmu_mode();
 	for (; addr != end; addr += PAGE_SIZE, src_pte++, dst_pte++) {
 		pte_t pte;
@@ -304,7 +280,7 @@ again:
 		progress += 8;
 	}
 	arch_leave_lazy_mmu_mode();
-	unlock_pair(dst_ptl, src_ptl);
+	cowdup_unlock_pair(dst_ptl, src_ptl);
 	flush_rss(w);
 
 	err = copy_pending(w);
@@ -341,7 +317,7 @@ static int dup_huge_pmd(struct cowdup_walk *w, pmd_t *dst_pmd, pmd_t *src_pmd,
 	pmd_t pmd;
 	int ret = 0;
 
-	lock_pair(dst_ptl, src_ptl);
+	cowdup_lock_pair(dst_ptl, src_ptl);
 	pmd = *src_pmd;
 
 	if (is_pmd_migration_entry(pmd)) {
@@ -396,7 +372,7 @@ populate:
 		pgtable = NULL;
 	}
 unlock:
-	unlock_pair(dst_ptl, src_ptl);
+	cowdup_unlock_pair(dst_ptl, src_ptl);
 	flush_rss(w);
 	/* Cannot happen: the destination range was empty. */
 	if (WARN_ON_ONCE(pgtable && ret))
@@ -450,17 +426,6 @@ pmd_t *cowdup_pmd_lookup(struct mm_struct *mm, unsigned long addr,
 		return NULL;
 	}
 	return pmd_offset(pud, addr);
-}
-
-/* End of the chunk at @addr: no PMD boundary crossed on either side. */
-static unsigned long chunk_end(struct cowdup_walk *w, unsigned long addr,
-			       unsigned long end)
-{
-	unsigned long next = pmd_addr_end(addr, end);
-	unsigned long dst_next = pmd_addr_end(dst_of(w, addr), ULONG_MAX) -
-				 w->delta;
-
-	return min(next, dst_next);
 }
 
 static int copy_chunk(struct cowdup_walk *w, pmd_t *src_pmd,
@@ -542,7 +507,7 @@ int cowdup_copy_range(struct vm_area_struct *src_vma, unsigned long start,
 			next = min(next, end);
 			continue;
 		}
-		next = chunk_end(w, addr, end);
+		next = cowdup_chunk_end(addr, end, w->delta);
 		err = copy_chunk(w, src_pmd, addr, next);
 		if (err)
 			break;
