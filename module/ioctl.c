@@ -23,8 +23,13 @@ struct cowdup_cmd {
 	size_t min_size;	/* first published size */
 	size_t size;		/* size this module knows */
 	int (*handler)(union cowdup_args *args);
-	/* Undo a success whose output could not be written back, or NULL. */
-	void (*undo)(union cowdup_args *args);
+	/*
+	 * A success whose output could not be written back: undo it and
+	 * return true (the call fails with EFAULT), or return false when the
+	 * caller's struct already holds the output (the success stands).
+	 * NULL: the command changed nothing, EFAULT.
+	 */
+	bool (*undo)(union cowdup_args *args);
 };
 
 static int cowdup_do_info(union cowdup_args *args)
@@ -42,13 +47,16 @@ static int cowdup_do_dup(union cowdup_args *args)
 
 /*
  * The caller never learnt where an automatically placed copy went: unmap
- * it rather than leak it.  A copy at an exact address stays: the caller
- * knows where it is, and what it replaced is gone anyway.
+ * it rather than leak it.  A copy at an exact address is done: its only
+ * output, dst, is the caller's own input, already in the struct (and what
+ * it replaced is gone anyway), so the call succeeds.
  */
-static void cowdup_undo_dup(union cowdup_args *args)
+static bool cowdup_undo_dup(union cowdup_args *args)
 {
-	if (!(args->dup.flags & (COWDUP_FIXED | COWDUP_FIXED_NOREPLACE)))
-		vm_munmap(args->dup.dst, PAGE_ALIGN(args->dup.len));
+	if (args->dup.flags & (COWDUP_FIXED | COWDUP_FIXED_NOREPLACE))
+		return false;
+	vm_munmap(args->dup.dst, PAGE_ALIGN(args->dup.len));
+	return true;
 }
 
 static int cowdup_do_query(union cowdup_args *args)
@@ -121,10 +129,8 @@ long cowdup_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	 * write was tried above; it fails only if another thread changed the
 	 * page meanwhile (or under fault injection).
 	 */
-	if (copy_to_user(uarg, &args, min_t(u64, usize, c->size))) {
-		if (c->undo)
-			c->undo(&args);
+	if (copy_to_user(uarg, &args, min_t(u64, usize, c->size)) &&
+	    (!c->undo || c->undo(&args)))
 		return -EFAULT;
-	}
 	return 0;
 }
