@@ -1371,15 +1371,36 @@ FIXTURE_TEARDOWN_PARENT(failnth)
 
 /*
  * The source: a THP, anonymous pages, a swapped-out part and a read-only
- * part; the dup is placed freely (round 0) or FIXED over a mapping (round
- * 1).  For each n the n-th allocation of the task fails: the dup either
- * succeeds anyway (the allocation had a fallback) and is right, or fails
- * with ENOMEM (EFAULT where the failure point is a user copy, on kernels
- * with fail_usercopy) leaving the source intact and the maps as they were
- * (round 1: or without what the FIXED dup replaced, as after
- * mmap(MAP_FIXED)).
+ * part; the dup is placed freely (round 0), FIXED over another mapping
+ * (round 1) or FIXED over a copy of the source with some pages written, a
+ * restore, which replaces only what differs (round 2).  For each n the
+ * n-th allocation of the task fails: the dup either succeeds anyway (the
+ * allocation had a fallback) and is right, or fails with ENOMEM (EFAULT
+ * where the failure point is a user copy, on kernels with fail_usercopy)
+ * leaving the source intact and the maps as they were (rounds 1 and 2: or
+ * without what the FIXED dup replaced, as after mmap(MAP_FIXED)).
  * The loop ends at the first n the dup does not reach.
  */
+static int failnth_target(int fd, char *dst, char *src, size_t len, int round)
+{
+	void *d = dst;
+	int r;
+
+	if (round == 1)
+		return mmap(dst, 8 * PAGE_SZ, PROT_READ, MAP_PRIVATE |
+			    MAP_ANONYMOUS | MAP_FIXED, -1, 0) == dst ? 0 : -errno;
+	/* a copy there again, over what a failed or done restore left */
+	r = cowdup_dup_raw(fd, src, len, &d, COWDUP_FIXED);
+	if (r)
+		return r;
+	/* pages in both halves now differ from the source */
+	pattern_fill_at(dst, 3, 2, 4);
+	pattern_fill_at(dst + PMD_SZ + 8 * PAGE_SZ, 8, 4, 4);
+	return 0;
+}
+
+static const char *const failnth_round[] = { "placed", "FIXED", "restore" };
+
 TEST_F_TIMEOUT(failnth, every_allocation_of_a_dup, 900)
 {
 	const size_t n = PMD_SZ / PAGE_SZ + 64, len = n * PAGE_SZ;
@@ -1404,14 +1425,15 @@ TEST_F_TIMEOUT(failnth, every_allocation_of_a_dup, 900)
 	ASSERT_LE(0, nfd);
 	refs0 = cowdup_refcnt();
 
-	for (round = 0; round < 2; round++) {
+	for (round = 0; round < 3; round++) {
 		uint64_t flags = round ? COWDUP_FIXED : 0;
 
 		if (round) {
 			/* what a FIXED dup replaces, with and without it */
+			munmap(dst, len);
 			ASSERT_EQ(0, maps_snapshot(&without));
-			ASSERT_EQ((void *)dst, mmap(dst, 8 * PAGE_SZ, PROT_READ,
-				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+			ASSERT_EQ(0, failnth_target(self->fd, dst, src, len,
+						    round));
 		}
 		ASSERT_EQ(0, maps_snapshot(&with));
 		committed0 = meminfo_kb("Committed_AS");
@@ -1445,11 +1467,11 @@ TEST_F_TIMEOUT(failnth, every_allocation_of_a_dup, 900)
 			if (r == 0) {
 				ASSERT_PATTERN(d, len, 1);
 				ASSERT_PATTERN(src, len, 1);
-				ASSERT_EQ(0, munmap(d, len));
+				if (round < 2)
+					ASSERT_EQ(0, munmap(d, len));
 				if (round)
-					ASSERT_EQ((void *)dst, mmap(dst, 8 * PAGE_SZ,
-						  PROT_READ, MAP_PRIVATE |
-						  MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+					ASSERT_EQ(0, failnth_target(self->fd, dst,
+								    src, len, round));
 				if (left > 0)
 					break;	/* no allocation left to fail */
 				continue;
@@ -1463,16 +1485,15 @@ TEST_F_TIMEOUT(failnth, every_allocation_of_a_dup, 900)
 			diff = maps_diff(&with, &maps_scratch);
 			if (diff && round && !maps_diff(&without, &maps_scratch)) {
 				diff = NULL;	/* the replaced mapping is gone */
-				ASSERT_EQ((void *)dst, mmap(dst, 8 * PAGE_SZ,
-					  PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS |
-					  MAP_FIXED, -1, 0));
+				ASSERT_EQ(0, failnth_target(self->fd, dst, src,
+							    len, round));
 			}
 			ASSERT_EQ(NULL, diff) TH_LOG("fail-nth %d: %s", nth, diff);
 		}
 		committed1 = meminfo_kb("Committed_AS");
 		anon1 = meminfo_kb("AnonPages");
 		TH_LOG("round %d (%s): %d allocation points, Committed_AS %+ld kB, AnonPages %+ld kB",
-		       round, round ? "FIXED" : "placed", nth,
+		       round, failnth_round[round], nth,
 		       committed1 - committed0, anon1 - anon0);
 		ASSERT_GT(20000, nth);
 		ASSERT_LT(labs(committed1 - committed0), 1024L);
@@ -1481,7 +1502,7 @@ TEST_F_TIMEOUT(failnth, every_allocation_of_a_dup, 900)
 	ASSERT_EQ(refs0, cowdup_refcnt());
 	TH_LOG("%d dups failed by injection, each one clean", failed);
 	close(nfd);
-	munmap(dst, 8 * PAGE_SZ);
+	munmap(dst, len);
 	munmap(area, len);
 }
 
