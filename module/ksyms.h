@@ -68,7 +68,8 @@ typedef void (*cowdup_flush_tlb_mm_range_t)(struct mm_struct *mm,
 	X(vm_committed_as, typeof(&vm_committed_as))			\
 	X(vm_committed_as_batch, typeof(&vm_committed_as_batch))	\
 	X(sysctl_max_map_count, typeof(&sysctl_max_map_count))	\
-	X(mmap_min_addr, typeof(&mmap_min_addr))
+	X(mmap_min_addr, typeof(&mmap_min_addr))			\
+	X(highest_memmap_pfn, unsigned long *)
 
 struct cowdup_ksyms {
 #define COWDUP_KSYM_MEMBER(name, type) type name;

@@ -70,7 +70,7 @@ static unsigned char pte_state(struct vm_area_struct *vma, unsigned long addr,
 		return swap_pte_state(pte_to_swp_entry(pte));
 	if (is_zero_pfn(pte_pfn(pte)))
 		return COWDUP_PAGE_ZERO;
-	page = KSYM(vm_normal_page)(vma, addr, pte);
+	page = cowdup_normal_page(vma, addr, pte);
 	/* Raw PFN mappings have no page to ask: not anonymous memory. */
 	return page ? page_state(page) : COWDUP_PAGE_FILE;
 }

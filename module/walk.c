@@ -134,7 +134,7 @@ static int dup_present_pte(struct cowdup_walk *w, pte_t *dst_pte,
 	struct vm_area_struct *src_vma = w->src_vma;
 	struct page *page;
 
-	page = KSYM(vm_normal_page)(src_vma, addr, pte);
+	page = cowdup_normal_page(src_vma, addr, pte);
 	if (page && PageAnon(page)) {
 		/*
 		 * KSM finds a page's mappings by address through its rmap
