@@ -165,8 +165,11 @@ static int dup_present_pte(struct cowdup_walk *w, pte_t *dst_pte,
 	if (src_vma->vm_flags & VM_SHARED)
 		pte = pte_mkclean(pte);
 	pte = pte_mkold(pte);
-	/* The copy has no userfaultfd context: drop uffd-wp. */
-	pte = pte_clear_uffd_wp(pte);
+	/*
+	 * The copy has no userfaultfd context: drop uffd-wp.  Its address
+	 * has new contents: soft-dirty, as mremap() marks what it moves.
+	 */
+	pte = pte_mksoft_dirty(pte_clear_uffd_wp(pte));
 	set_pte_at(w->mm, dst_of(w, addr), dst_pte, pte);
 	return 0;
 }
@@ -230,7 +233,7 @@ static int dup_nonpresent_pte(struct cowdup_walk *w, pte_t *dst_pte,
 		/* Device-exclusive entries: a device holds the page. */
 		return -EBUSY;
 	}
-	pte = pte_swp_clear_uffd_wp(pte);
+	pte = pte_swp_mksoft_dirty(pte_swp_clear_uffd_wp(pte));
 	set_pte_at(w->mm, dst_of(w, addr), dst_pte, pte);
 	return 0;
 }
@@ -332,7 +335,7 @@ static int dup_huge_pmd(struct cowdup_walk *w, pmd_t *dst_pmd, pmd_t *src_pmd,
 				pmd = pmd_swp_mkuffd_wp(pmd);
 			set_pmd_at(w->mm, addr, src_pmd, pmd);
 		}
-		pmd = pmd_swp_clear_uffd_wp(pmd);
+		pmd = pmd_swp_mksoft_dirty(pmd_swp_clear_uffd_wp(pmd));
 		w->rss[MM_ANONPAGES] += HPAGE_PMD_NR;
 		goto deposit;
 	}
@@ -358,7 +361,7 @@ static int dup_huge_pmd(struct cowdup_walk *w, pmd_t *dst_pmd, pmd_t *src_pmd,
 	 */
 	pmdp_set_wrprotect(w->mm, addr, src_pmd);
 	pmd = pmd_mkold(pmd_wrprotect(pmd));
-	pmd = pmd_clear_uffd_wp(pmd);
+	pmd = pmd_mksoft_dirty(pmd_clear_uffd_wp(pmd));
 deposit:
 	mm_inc_nr_ptes(w->mm);
 	KSYM(pgtable_trans_huge_deposit)(w->mm, dst_pmd, pgtable);

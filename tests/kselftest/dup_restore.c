@@ -34,6 +34,8 @@
  *                              them by PMD as a new copy would
  *   restore_many_times_no_leak 200 write/restore cycles: AnonPages,
  *                              Committed_AS and the VMA count unchanged
+ *   soft_dirty_marks_what_changed  a new copy is all soft-dirty; a
+ *                              restore dirties the pages it changed only
  *
  * Regions are MADV_NOHUGEPAGE except in restore_thp, so pagemap PFNs can
  * be compared page by page (root only: self->pfns).
@@ -1018,6 +1020,73 @@ TEST_F_TIMEOUT(restore, restore_many_times_no_leak, 300)
 	ASSERT_EQ(0, munmap(live, len));
 	ASSERT_PATTERN(snap, len, 1);
 	ASSERT_EQ(0, munmap(snap, len));
+}
+
+/* ---- 8. soft-dirty: new contents at an address are dirty ------------ */
+
+#define SOFT_DIRTY	(1ULL << 55)	/* pagemap bit */
+
+static size_t count_soft_dirty(const char *p, size_t n)
+{
+	size_t i, d = 0;
+
+	for (i = 0; i < n; i++)
+		d += !!(pagemap_entry(p + PG(i)) & SOFT_DIRTY);
+	return d;
+}
+
+/*
+ * A soft-dirty tracker (CRIU) clears the bits, then dumps what became dirty.
+ * A copy's pages are new contents at their address: dirty, as mremap()
+ * marks what it moves.  A restore dirties exactly the pages it changed:
+ * the entries it replaced, not those it kept.
+ */
+TEST_F(restore, soft_dirty_marks_what_changed)
+{
+	const size_t n = 64, len = PG(n);
+	char *live, *snap, *copy;
+
+	live = anon_map(len);
+	ASSERT_NE(MAP_FAILED, live);
+	madvise(live, len, MADV_NOHUGEPAGE);
+	pattern_fill(live, len, 1);
+	snap = DUP_OK(self->fd, live, len, 0, 0);
+
+	ASSERT_EQ(0, write_file("/proc/self/clear_refs", "4"));
+	pattern_fill_at(live + PG(5), 5, 1, 2);
+	if (!(pagemap_entry(live + PG(5)) & SOFT_DIRTY)) {
+		munmap(live, len);
+		munmap(snap, len);
+		SKIP(return, "no soft-dirty bits (CONFIG_MEM_SOFT_DIRTY off)");
+	}
+	pattern_fill_at(live + PG(5), 5, 1, 1);
+
+	/* a new copy made after the clear: every page dirty */
+	ASSERT_EQ(0, write_file("/proc/self/clear_refs", "4"));
+	ASSERT_EQ((size_t)0, count_soft_dirty(live, n));
+	copy = DUP_OK(self->fd, live, len, 0, 0);
+	ASSERT_EQ(n, count_soft_dirty(copy, n));
+	ASSERT_EQ((size_t)0, count_soft_dirty(live, n));
+	munmap(copy, len);
+
+	/*
+	 * Three live pages changed (and page 5, written above: its bytes
+	 * are the snapshot's again, but in a page of its own), the bits
+	 * cleared, then a restore: those four entries are replaced.
+	 */
+	pattern_fill_at(live + PG(3), 3, 1, 7);
+	pattern_fill_at(live + PG(40), 40, 2, 7);
+	ASSERT_EQ(0, write_file("/proc/self/clear_refs", "4"));
+	restore(_metadata, self->fd, live, snap, len);
+	ASSERT_PATTERN(live, len, 1);
+	ASSERT_EQ((size_t)4, count_soft_dirty(live, n));
+	ASSERT_TRUE(!!(pagemap_entry(live + PG(5)) & SOFT_DIRTY));
+	ASSERT_TRUE(!!(pagemap_entry(live + PG(3)) & SOFT_DIRTY));
+	ASSERT_TRUE(!!(pagemap_entry(live + PG(40)) & SOFT_DIRTY));
+	ASSERT_TRUE(!!(pagemap_entry(live + PG(41)) & SOFT_DIRTY));
+
+	munmap(live, len);
+	munmap(snap, len);
 }
 
 TEST_HARNESS_MAIN
