@@ -254,6 +254,38 @@ static void query_batch(struct mm_struct *mm, unsigned long addr,
 	}
 }
 
+/*
+ * Where the stretch of [addr, end) with nothing mapped ends: no VMA, or
+ * empty page tables (whole upper-level tables skipped at once).  Counts
+ * need no state byte there.  mmap_lock held.
+ */
+static unsigned long nothing_mapped_until(struct mm_struct *mm,
+					  unsigned long addr, unsigned long end)
+{
+	while (addr < end) {
+		struct vm_area_struct *vma = find_vma(mm, addr);
+		unsigned long next;
+		pmd_t *pmd;
+
+		if (!vma || vma->vm_start >= end)
+			return end;
+		if (vma->vm_start > addr) {
+			addr = vma->vm_start;
+			continue;
+		}
+		if (is_vm_hugetlb_page(vma))
+			return addr;
+		pmd = cowdup_pmd_lookup(mm, addr, &next);
+		if (pmd) {
+			if (!pmd_none(READ_ONCE(*pmd)))
+				return addr;
+			next = pmd_addr_end(addr, end);
+		}
+		addr = min3(next, vma->vm_end, end);
+	}
+	return end;
+}
+
 static void tally(struct cowdup_query_args *args, const unsigned char *buf,
 		  unsigned long n)
 {
@@ -265,10 +297,22 @@ static void tally(struct cowdup_query_args *args, const unsigned char *buf,
 		[COWDUP_PAGE_FILE] = &args->nr_file,
 		[COWDUP_PAGE_SWAP] = &args->nr_swap,
 	};
-	unsigned long i;
+	unsigned long i = 0;
 
-	for (i = 0; i < n; i++)
+	while (i < n) {
+		/* Runs of NONE (sparse ranges) are counted a word at a time. */
+		if (buf[i] == COWDUP_PAGE_NONE) {
+			const unsigned char *other =
+				memchr_inv(buf + i, COWDUP_PAGE_NONE, n - i);
+			unsigned long j = other ? other - buf : n;
+
+			args->nr_none += j - i;
+			i = j;
+			continue;
+		}
 		(*counts[buf[i] & COWDUP_PAGE_STATE_MASK])++;
+		i++;
+	}
 }
 
 int cowdup_query(struct cowdup_query_args *args)
@@ -303,6 +347,20 @@ int cowdup_query(struct cowdup_query_args *args)
 		    mmap_read_lock_killable(mm)) {
 			err = -EINTR;
 			break;
+		}
+		if (!vec) {
+			/* Counts only: what is empty is counted, not walked. */
+			unsigned long empty = nothing_mapped_until(mm, start,
+						addr + (pages << PAGE_SHIFT));
+
+			if (empty > start) {
+				mmap_read_unlock(mm);
+				n = (empty - start) >> PAGE_SHIFT;
+				args->nr_none += n;
+				done += n;
+				cond_resched();
+				continue;
+			}
 		}
 		query_batch(mm, start, start + (n << PAGE_SHIFT), buf);
 		mmap_read_unlock(mm);

@@ -241,4 +241,64 @@ TEST_F(query, argument_errors)
 	munmap(p, LEN);
 }
 
+/*
+ * Counts only over a mostly empty range: empty stretches are counted
+ * without being walked, so the counts must still equal the tally of the
+ * vector a second query fills, and the pages written.
+ */
+TEST_F(query, sparse_counts_equal_vector)
+{
+	const size_t len = 1UL << 30, n = len / PAGE_SZ;
+	const size_t at[] = { 0, 1, 511, 512, 513, 4096, 65535, 65536,
+			      131071, 200000, n - 1 };
+	struct cowdup_query_args counts;
+	unsigned char *vec;
+	uint64_t t[6] = { 0 };
+	size_t i, written = 0;
+	char *p, *copy;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	vec = mmap(NULL, n, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, vec);
+	madvise(p, len, MADV_NOHUGEPAGE);
+	for (i = 0; i < sizeof(at) / sizeof(at[0]); i++)
+		p[at[i] * PAGE_SZ] = 1;
+	/* a shared stretch after a dup, then a hole between VMAs (made
+	 * after the dup, so the copy is not placed in it) */
+	memset(p + 100000 * PAGE_SZ, 2, 64 * PAGE_SZ);
+	copy = DUP_OK(self->fd, p + 100000 * PAGE_SZ, 64 * PAGE_SZ, 0, 0);
+	ASSERT_EQ(0, munmap(p + 150000 * PAGE_SZ, 1000 * PAGE_SZ));
+	written = sizeof(at) / sizeof(at[0]) + 64;
+
+	ASSERT_EQ(0, query(self, p, len, false));
+	counts = self->q;
+	memset(&self->q, 0, sizeof(self->q));
+	self->q.size = sizeof(self->q);
+	self->q.addr = (uintptr_t)p;
+	self->q.len = len;
+	self->q.vec = (uintptr_t)vec;
+	ASSERT_EQ(0, cowdup_ioctl(self->fd, COWDUP_IOC_QUERY, &self->q));
+	for (i = 0; i < n; i++)
+		t[vec[i] & COWDUP_PAGE_STATE_MASK]++;
+	ASSERT_EQ(t[COWDUP_PAGE_NONE], counts.nr_none);
+	ASSERT_EQ(t[COWDUP_PAGE_SHARED], counts.nr_shared);
+	ASSERT_EQ(t[COWDUP_PAGE_EXCLUSIVE], counts.nr_exclusive);
+	ASSERT_EQ(t[COWDUP_PAGE_ZERO], counts.nr_zero);
+	ASSERT_EQ(t[COWDUP_PAGE_FILE], counts.nr_file);
+	ASSERT_EQ(t[COWDUP_PAGE_SWAP], counts.nr_swap);
+	ASSERT_EQ(64ULL, counts.nr_shared);
+	ASSERT_EQ((uint64_t)written - 64, counts.nr_exclusive);
+	ASSERT_EQ((uint64_t)(n - written), counts.nr_none);
+	for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		ASSERT_EQ(COWDUP_PAGE_EXCLUSIVE, vec[at[i]]);
+	}
+
+	munmap(copy, 64 * PAGE_SZ);
+	munmap(vec, n);
+	munmap(p, len);
+}
+
 TEST_HARNESS_MAIN
