@@ -480,6 +480,38 @@ static int copy_chunk(struct cowdup_walk *w, pmd_t *src_pmd,
 	return dup_pte_range(w, dst_pmd, src_pmd, addr, next);
 }
 
+/*
+ * Copy what one source PMD table maps of [addr, end); *next is where it
+ * stops (the table's end, or the end of an empty upper-level region).
+ * Empty entries cost one test each: a sparse range is paid for by what it
+ * maps, not by its size.
+ */
+static int copy_pmd_table(struct cowdup_walk *w, unsigned long addr,
+			  unsigned long end, unsigned long *next)
+{
+	pmd_t *src_pmd = cowdup_pmd_lookup(w->mm, addr, next);
+	unsigned long table_end;
+	pmd_t *table;
+	int err = 0;
+
+	if (!src_pmd) {
+		*next = min(*next, end);
+		return 0;
+	}
+	table = src_pmd - pmd_index(addr);
+	table_end = pud_addr_end(addr, end);
+	for (; addr < table_end && !err; addr = *next) {
+		src_pmd = table + pmd_index(addr);
+		if (pmd_none(READ_ONCE(*src_pmd))) {
+			*next = pmd_addr_end(addr, table_end);
+			continue;
+		}
+		*next = cowdup_chunk_end(addr, table_end, w->delta);
+		err = copy_chunk(w, src_pmd, addr, *next);
+	}
+	return err;
+}
+
 int cowdup_copy_range(struct vm_area_struct *src_vma, unsigned long start,
 		      unsigned long end, unsigned long dst_start)
 {
@@ -503,18 +535,8 @@ int cowdup_copy_range(struct vm_area_struct *src_vma, unsigned long start,
 		cowdup_mmu_range_start(&range);
 		raw_write_seqcount_begin(&mm->write_protect_seq);
 	}
-	for (addr = start; addr < end; addr = next) {
-		pmd_t *src_pmd = cowdup_pmd_lookup(mm, addr, &next);
-
-		if (!src_pmd) {
-			next = min(next, end);
-			continue;
-		}
-		next = cowdup_chunk_end(addr, end, w->delta);
-		err = copy_chunk(w, src_pmd, addr, next);
-		if (err)
-			break;
-	}
+	for (addr = start; addr < end && !err; addr = next)
+		err = copy_pmd_table(w, addr, end, &next);
 	if (is_cow) {
 		raw_write_seqcount_end(&mm->write_protect_seq);
 		/* Once per range: no CPU may keep writing through old PTEs. */
