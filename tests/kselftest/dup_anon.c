@@ -53,11 +53,6 @@ FIXTURE_TEARDOWN(anon)
 	ASSERT_KMSG_CLEAN(self->kmsg);
 }
 
-/* Both sides map the same physical pages (no copy at the call) */
-#define ASSERT_SHARED(self, a, b, n) do { \
-	if ((self)->pfns) \
-		ASSERT_EQ((size_t)(n), pages_same_pfn((a), (b), (n))); \
-} while (0)
 
 /* After writes on one side: no page is shared any more */
 #define ASSERT_NOT_SHARED(self, a, b, n) do { \

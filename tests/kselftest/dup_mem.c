@@ -135,38 +135,6 @@ TEST_F_TIMEOUT(big, counters_256m, 400)
 	munmap(src, len);
 }
 
-/* pagemap swap bit of every page of [p, p + n pages) */
-static size_t count_swapped(const void *p, size_t n)
-{
-	size_t i, c = 0;
-
-	for (i = 0; i < n; i++)
-		if (pagemap_entry((const char *)p + i * PAGE_SZ) & PM_SWAP)
-			c++;
-	return c;
-}
-
-/*
- * MADV_PAGEOUT of all @n pages at @p.  One call may leave pages that sit
- * in a per-CPU LRU batch (not isolatable yet); repeat until every page is
- * out or 50 tries passed.  Returns the number swapped out.
- */
-static size_t page_out(void *p, size_t n)
-{
-	size_t out = 0;
-	int tries;
-
-	for (tries = 0; tries < 50; tries++) {
-		if (madvise(p, n * PAGE_SZ, MADV_PAGEOUT))
-			return 0;
-		out = count_swapped(p, n);
-		if (out == n)
-			break;
-		usleep(20000);
-	}
-	return out;
-}
-
 static bool have_swap(void)
 {
 	return meminfo_kb("SwapTotal") > 0;

@@ -103,12 +103,6 @@ FIXTURE_TEARDOWN(restore)
 	ASSERT_KMSG_CLEAN(self->kmsg);
 }
 
-/* Both sides map the same physical pages */
-#define ASSERT_SHARED(self, a, b, n) do { \
-	if ((self)->pfns) \
-		ASSERT_EQ((size_t)(n), pages_same_pfn((a), (b), (n))); \
-} while (0)
-
 /* got within SLACK_KB of want (kB) */
 #define ASSERT_KB_NEAR(what, got, want) do { \
 	long __g = (got), __w = (want); \
@@ -406,36 +400,6 @@ static bool swap_active(void)
 	/* a header line, then one line per active swap area */
 	nl = strchr(buf, '\n');
 	return nl && nl[1];
-}
-
-static size_t count_swapped(const void *p, size_t n)
-{
-	size_t i, c = 0;
-
-	for (i = 0; i < n; i++)
-		if (pagemap_entry((const char *)p + PG(i)) & PM_SWAP)
-			c++;
-	return c;
-}
-
-/*
- * MADV_PAGEOUT of the n pages at p until all are out (one call can miss
- * pages still in a per-CPU LRU batch); the number swapped out.
- */
-static size_t page_out(void *p, size_t n)
-{
-	size_t out = 0;
-	int tries;
-
-	for (tries = 0; tries < 50; tries++) {
-		if (madvise(p, PG(n), MADV_PAGEOUT))
-			return 0;
-		out = count_swapped(p, n);
-		if (out == n)
-			break;
-		usleep(20000);
-	}
-	return out;
 }
 
 #define ASSERT_PAGED_OUT(p, first, npages) \

@@ -320,7 +320,7 @@ static long vmstat(const char *name)
 	return 0;
 }
 
-static size_t count_swapped(struct world *w, int s)
+static size_t side_swapped(struct world *w, int s)
 {
 	size_t i, n = 0;
 
@@ -344,7 +344,7 @@ static void reclaim_some(struct world *w)
 	for (tries = 0; tries < 8; tries++) {
 		write_file(CG_DIR "/memory.reclaim", "64M");
 		snap_pagemap(w);
-		if (count_swapped(w, 0) >= NP / 2)
+		if (side_swapped(w, 0) >= NP / 2)
 			break;
 	}
 }
@@ -395,7 +395,7 @@ static bool step_reclaim(struct world *w)
 	w->swapped_shared += both;
 	for (s = 0; s < w->nsides; s++)
 		note("  reclaim: side %d: %zu of %d pages swapped out", s,
-		       count_swapped(w, s), NP);
+		       side_swapped(w, s), NP);
 	note("  reclaim: %ld page pairs shared, %ld of them swapped out as one entry",
 	       before.n, both);
 	if (before.n > 64 && both == 0) {

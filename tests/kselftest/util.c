@@ -1027,3 +1027,29 @@ void read_counters(struct counters *c)
 	c->cached = meminfo_kb("Cached");
 	c->shmem = meminfo_kb("Shmem");
 }
+
+size_t count_swapped(const void *p, size_t n)
+{
+	size_t i, c = 0;
+
+	for (i = 0; i < n; i++)
+		if (pagemap_entry((const char *)p + i * PAGE_SZ) & PM_SWAP)
+			c++;
+	return c;
+}
+
+size_t page_out(void *p, size_t n)
+{
+	size_t out = 0;
+	int tries;
+
+	for (tries = 0; tries < 50; tries++) {
+		if (madvise(p, n * PAGE_SZ, MADV_PAGEOUT))
+			return 0;
+		out = count_swapped(p, n);
+		if (out == n)
+			break;
+		usleep(20000);
+	}
+	return out;
+}

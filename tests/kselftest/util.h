@@ -156,6 +156,23 @@ bool pagemap_has_pfns(void);
 uint64_t kpageflags(uint64_t pfn);
 /* Zero page PFN (read fault on fresh memory); 0 if it cannot be learnt */
 uint64_t zero_page_pfn(void);
+/* Pages of [p, p + n pages) that pagemap shows swapped out */
+size_t count_swapped(const void *p, size_t n);
+/*
+ * MADV_PAGEOUT of all n pages at p.  One call may leave pages that sit in
+ * a per-CPU LRU batch (not isolatable yet); repeated until every page is
+ * out or 50 tries passed.  Returns the number swapped out.
+ */
+size_t page_out(void *p, size_t n);
+
+/*
+ * Both sides map the same physical pages; checked only when the fixture's
+ * pfns says pagemap shows PFNs (root).
+ */
+#define ASSERT_SHARED(self, a, b, n) do { \
+	if ((self)->pfns) \
+		ASSERT_EQ((size_t)(n), pages_same_pfn((a), (b), (n))); \
+} while (0)
 
 /* ---- files, sysctls, misc ------------------------------------------- */
 
