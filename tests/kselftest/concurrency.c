@@ -57,6 +57,7 @@
 
 #include "harness.h"
 #include "util.h"
+#include "uring.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE	0x100000
@@ -277,86 +278,6 @@ TEST_F_TIMEOUT(conc, writers, 300)
 }
 
 /* ---- GUP-fast pins and references racing dups ------------------------ */
-
-struct ring {
-	int fd;
-	struct io_uring_params p;
-	void *sq, *cq;
-	size_t sq_sz, cq_sz, sqes_sz;
-	struct io_uring_sqe *sqes;
-};
-
-static int ring_init(struct ring *r, unsigned int entries)
-{
-	memset(r, 0, sizeof(*r));
-	r->fd = syscall(__NR_io_uring_setup, entries, &r->p);
-	if (r->fd < 0)
-		return -errno;
-	r->sq_sz = r->p.sq_off.array + r->p.sq_entries * sizeof(__u32);
-	r->cq_sz = r->p.cq_off.cqes + r->p.cq_entries * sizeof(struct io_uring_cqe);
-	if (r->p.features & IORING_FEAT_SINGLE_MMAP) {
-		if (r->cq_sz > r->sq_sz)
-			r->sq_sz = r->cq_sz;
-		r->cq_sz = r->sq_sz;
-	}
-	r->sq = mmap(NULL, r->sq_sz, PROT_READ | PROT_WRITE,
-		     MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQ_RING);
-	if (r->sq == MAP_FAILED)
-		return -errno;
-	r->cq = r->sq;
-	if (!(r->p.features & IORING_FEAT_SINGLE_MMAP)) {
-		r->cq = mmap(NULL, r->cq_sz, PROT_READ | PROT_WRITE,
-			     MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_CQ_RING);
-		if (r->cq == MAP_FAILED)
-			return -errno;
-	}
-	r->sqes_sz = r->p.sq_entries * sizeof(struct io_uring_sqe);
-	r->sqes = mmap(NULL, r->sqes_sz, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQES);
-	if (r->sqes == MAP_FAILED)
-		return -errno;
-	return 0;
-}
-
-#define RING_U32(base, off) ((_Atomic __u32 *)((char *)(base) + (off)))
-
-static int ring_run(struct ring *r, const struct io_uring_sqe *sqe)
-{
-	_Atomic __u32 *tail = RING_U32(r->sq, r->p.sq_off.tail);
-	__u32 mask = *RING_U32(r->sq, r->p.sq_off.ring_mask);
-	__u32 *array = (__u32 *)((char *)r->sq + r->p.sq_off.array);
-	_Atomic __u32 *chead = RING_U32(r->cq, r->p.cq_off.head);
-	_Atomic __u32 *ctail = RING_U32(r->cq, r->p.cq_off.tail);
-	__u32 cmask = *RING_U32(r->cq, r->p.cq_off.ring_mask);
-	struct io_uring_cqe *cqes = (void *)((char *)r->cq + r->p.cq_off.cqes);
-	__u32 t = atomic_load_explicit(tail, memory_order_relaxed), h;
-	int res;
-
-	r->sqes[t & mask] = *sqe;
-	array[t & mask] = t & mask;
-	atomic_store_explicit(tail, t + 1, memory_order_release);
-	if (syscall(__NR_io_uring_enter, r->fd, 1, 1, IORING_ENTER_GETEVENTS,
-		    NULL, 0) < 0)
-		return -errno;
-	h = atomic_load_explicit(chead, memory_order_relaxed);
-	while (h == atomic_load_explicit(ctail, memory_order_acquire))
-		;
-	res = cqes[h & cmask].res;
-	atomic_store_explicit(chead, h + 1, memory_order_release);
-	return res;
-}
-
-static void ring_exit(struct ring *r)
-{
-	if (r->sqes && r->sqes != MAP_FAILED)
-		munmap(r->sqes, r->sqes_sz);
-	if (r->cq && r->cq != MAP_FAILED && r->cq != r->sq)
-		munmap(r->cq, r->cq_sz);
-	if (r->sq && r->sq != MAP_FAILED)
-		munmap(r->sq, r->sq_sz);
-	if (r->fd > 0)
-		close(r->fd);
-}
 
 #define PIN_PAGES	16
 #define PIN_FIRST	4	/* pages 4..7 are pinned */

@@ -16,9 +16,11 @@ KSFT_HDR_MEMBERS := \
 	linux-source-6.12/tools/testing/selftests/kselftest_harness.h \
 	linux-source-6.12/tools/testing/selftests/kselftest.h
 
-# One program per theme: every tests/kselftest/<name>.c but util.c
-KSFT_PROGS := $(filter-out util,$(basename $(notdir \
+# One program per theme: every tests/kselftest/<name>.c but the helpers
+KSFT_HELPERS := util uring
+KSFT_PROGS := $(filter-out $(KSFT_HELPERS),$(basename $(notdir \
 	$(wildcard $(KSFT_SRC_DIR)/*.c))))
+KSFT_HELPER_OBJS := $(addprefix $(KSFT_OBJ_DIR)/,$(addsuffix .o,$(KSFT_HELPERS)))
 KSFT_BINS  := $(addprefix $(KSFT_BIN_DIR)/,$(KSFT_PROGS))
 
 # Not -isystem: that would also silence warnings in our code expanded from
@@ -48,16 +50,16 @@ $(KSFT_HDR_STAMP): $(KSFT_LINUX_SRC)
 		--strip-components=4 $(KSFT_HDR_MEMBERS)
 	$(KSFT_Q)touch $@
 
-$(KSFT_OBJ_DIR)/util.o: $(KSFT_SRC_DIR)/util.c $(KSFT_SRC_DIR)/util.h \
+$(KSFT_OBJ_DIR)/%.o: $(KSFT_SRC_DIR)/%.c $(KSFT_SRC_DIR)/%.h \
 		$(SRCDIR)/uapi/linux/cowdup.h | $(KSFT_HDR_STAMP)
 	$(KSFT_MSG) CC $@
 	$(KSFT_Q)mkdir -p $(@D)
 	$(KSFT_Q)$(CC) $(KSFT_CFLAGS) -c -o $@ $<
 
-$(KSFT_BINS): $(KSFT_BIN_DIR)/%: $(KSFT_SRC_DIR)/%.c $(KSFT_OBJ_DIR)/util.o \
+$(KSFT_BINS): $(KSFT_BIN_DIR)/%: $(KSFT_SRC_DIR)/%.c $(KSFT_HELPER_OBJS) \
 		$(KSFT_SRC_DIR)/util.h $(KSFT_SRC_DIR)/harness.h \
 		$(SRCDIR)/uapi/linux/cowdup.h $(KSFT_HDR_STAMP)
 	$(KSFT_MSG) CCLD $@
 	$(KSFT_Q)mkdir -p $(@D)
-	$(KSFT_Q)$(CC) $(KSFT_CFLAGS) -o $@ $< $(KSFT_OBJ_DIR)/util.o \
+	$(KSFT_Q)$(CC) $(KSFT_CFLAGS) -o $@ $< $(KSFT_HELPER_OBJS) \
 		$(KSFT_LDFLAGS) $(KSFT_LDLIBS)
