@@ -67,29 +67,6 @@
 static uint64_t opt_seed;
 static long opt_calls = 20000;
 
-/* ---- random ----------------------------------------------------------- */
-
-static uint64_t rng_state;
-
-static uint64_t rnd64(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rnd(uint64_t n)
-{
-	return n ? rnd64() % n : 0;
-}
-
-static bool chance(unsigned int pct)
-{
-	return rnd(100) < pct;
-}
-
 #define PICK(arr) ((arr)[rnd(sizeof(arr) / sizeof((arr)[0]))])
 
 /* ---- the process's memory --------------------------------------------- */
@@ -1017,7 +994,7 @@ TEST_F_TIMEOUT(fuzz, dup, 600)
 	long i;
 	int e;
 
-	rng_state = opt_seed;
+	rng_seed(opt_seed);
 	TH_LOG("seed %" PRIu64 ", %ld calls; user space ends at %#lx, mmap_min_addr %#lx",
 	       opt_seed, opt_calls, (unsigned long)task_end,
 	       (unsigned long)min_addr);
@@ -1129,7 +1106,7 @@ TEST_F_TIMEOUT(fuzz, query_info, 300)
 	long i, calls = opt_calls / 2, ok = 0;
 	double t0 = now();
 
-	rng_state = opt_seed ^ 0x51;
+	rng_seed(opt_seed ^ 0x51);
 	/* vector buffer followed by a hole; baseline taken again */
 	vecbuf = mmap(NULL, VEC_BYTES + PAGE_SZ, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

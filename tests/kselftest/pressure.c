@@ -79,7 +79,6 @@ struct world {
 	struct exp e[NSIDES][NP];
 	uint64_t pm[NSIDES][NP];	/* pagemap entries, last snapshot */
 	uint32_t next_seed;
-	uint64_t rng;
 	int fd;
 	bool pfns;
 	/* figures */
@@ -110,16 +109,6 @@ static void note(const char *fmt, ...)
 	va_end(ap);
 }
 
-static uint64_t rnd(struct world *w, uint64_t n)
-{
-	uint64_t z = (w->rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	z ^= z >> 31;
-	return n ? z % n : z;
-}
-
 static void write_page(struct world *w, int s, size_t i, uint32_t seed,
 		       uint16_t idx)
 {
@@ -137,7 +126,7 @@ static void scribble(struct world *w, int pct)
 
 	for (s = 0; s < w->nsides; s++)
 		for (i = 0; i < NP; i++)
-			if (rnd(w, 100) < (uint64_t)pct)
+			if (rnd(100) < (uint64_t)pct)
 				write_page(w, s, i, w->next_seed++, i);
 }
 
@@ -474,8 +463,8 @@ static bool step_pageout(struct world *w)
 	if (w->pfns && !sharing_kept(w, &before, "MADV_PAGEOUT/COLD", NULL))
 		return false;
 	/* MADV_FREE of freshly written (exclusive) pages, then reclaim */
-	s = 1 + rnd(w, w->nsides - 1);
-	for (i = 0; i < NP; i += 1 + rnd(w, 8)) {
+	s = 1 + rnd(w->nsides - 1);
+	for (i = 0; i < NP; i += 1 + rnd(8)) {
 		write_page(w, s, i, w->next_seed++, i);
 		if (madvise(w->side[s] + i * PAGE_SZ, PAGE_SZ, MADV_FREE)) {
 			fail("MADV_FREE: %s", strerror(errno));
@@ -521,7 +510,7 @@ static bool step_compact(struct world *w)
 		shared_pairs(w, &before);
 	snap_pagemap(w);
 	for (k = 0; k < 8; k++) {
-		i = THP_PAGES + rnd(w, NP - THP_PAGES);
+		i = THP_PAGES + rnd(NP - THP_PAGES);
 		pfn0[k] = pfn_of(w->pm[0][i]);
 		r = madvise(w->side[0] + i * PAGE_SZ, PAGE_SZ, MADV_SOFT_OFFLINE);
 		if (r && (errno == EPERM || errno == EINVAL || errno == ENOSYS)) {
@@ -768,7 +757,7 @@ FIXTURE_SETUP(press)
 	self->w = w;
 	w->pfns = pagemap_has_pfns();
 	w->fd = self->fd;
-	w->rng = 12345;
+	rng_seed(12345);
 	w->next_seed = 1;
 	/* the source: THP half, small-page half, every page written */
 	w->side[0] = mmap_aligned(LEN, PMD_SZ, PROT_READ | PROT_WRITE,

@@ -75,30 +75,6 @@ static long opt_ops = 3000;
 static long opt_seconds = 40;
 static char *self_argv0;
 
-/* ---- random ----------------------------------------------------------- */
-
-static uint64_t rng_state;
-
-static uint64_t rnd64(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* uniform in [0, n), n > 0 */
-static size_t rnd(size_t n)
-{
-	return n ? rnd64() % n : 0;
-}
-
-static bool chance(unsigned int pct)
-{
-	return rnd(100) < pct;
-}
-
 /* ---- the model -------------------------------------------------------- */
 
 struct mpage {
@@ -1473,7 +1449,7 @@ TEST_F_TIMEOUT(stress, model, 120)
 	bool ok = true;
 	int i;
 
-	rng_state = opt_seed;
+	rng_seed(opt_seed);
 	for (j = 0; j < NVMSTAT; j++)
 		vm0[j] = vmstat(vmstat_names[j]);
 	for (i = 0; i < NPOP; i++)

@@ -1053,3 +1053,29 @@ size_t page_out(void *p, size_t n)
 	}
 	return out;
 }
+
+static uint64_t rng_state;
+
+void rng_seed(uint64_t seed)
+{
+	rng_state = seed;
+}
+
+uint64_t rnd64(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+uint64_t rnd(uint64_t n)
+{
+	return n ? rnd64() % n : 0;
+}
+
+bool chance(unsigned int pct)
+{
+	return rnd(100) < pct;
+}

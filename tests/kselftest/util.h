@@ -142,6 +142,15 @@ long status_kb(const char *field);
  */
 long meminfo_kb(const char *field);
 
+/* ---- seeded random numbers (splitmix64), replayable from the seed ---- */
+
+void rng_seed(uint64_t seed);
+uint64_t rnd64(void);
+/* uniform in [0, n); 0 when n is 0 */
+uint64_t rnd(uint64_t n);
+/* true pct times in 100 */
+bool chance(unsigned int pct);
+
 /* ---- pagemap / kpageflags ------------------------------------------- */
 
 /* The 64-bit pagemap entry of addr (0 on error, which reads "not present") */
