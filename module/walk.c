@@ -128,6 +128,22 @@ static int queue_copy(struct cowdup_walk *w, pte_t *src_pte, pte_t pte,
 	return 0;
 }
 
+/*
+ * A page both sides map must be dirty unless swap holds its bytes.  A read
+ * fault that swaps a page in without the swap cache (zram) maps it clean
+ * and leaves it clean: MADV_FREE on one side of such a page, shared, would
+ * make it lazyfree for every side, and reclaim would drop it (fork() has
+ * this hole on 6.1 and 6.12).  Reclaim writes such a page to swap anyway,
+ * so the flag costs no I/O.
+ */
+static void keep_shared_anon_dirty(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	if (!folio_test_dirty(folio) && !folio_test_swapcache(folio))
+		folio_set_dirty(folio);
+}
+
 static int dup_present_pte(struct cowdup_walk *w, pte_t *dst_pte,
 			    pte_t *src_pte, pte_t pte, unsigned long addr)
 {
@@ -150,6 +166,7 @@ static int dup_present_pte(struct cowdup_walk *w, pte_t *dst_pte,
 			put_page(page);
 			return queue_copy(w, src_pte, pte, addr, page);
 		}
+		keep_shared_anon_dirty(page);
 		w->rss[MM_ANONPAGES]++;
 	} else if (page) {
 		get_page(page);
@@ -353,6 +370,7 @@ static int dup_huge_pmd(struct cowdup_walk *w, pmd_t *dst_pmd, pmd_t *src_pmd,
 			ret = 1;
 			goto populate;
 		}
+		keep_shared_anon_dirty(page);
 		w->rss[MM_ANONPAGES] += HPAGE_PMD_NR;
 	}
 	/*

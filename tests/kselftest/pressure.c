@@ -24,6 +24,9 @@
  *             split_huge_pages of every side
  *   ksm       identical pages merged by ksmd, a dup of merged pages,
  *             writes to merged pages, then unmerged (run=2)
+ *   swapin    (a test of its own) pages swapped in by read faults, then
+ *             duplicated; MADV_FREE and munmap of one side, reclaim of
+ *             the other: the other keeps every byte
  * After each step every byte of every side is checked, and the sides
  * that shared a physical page before the step still share one (except
  * where the step unshares: KSM, collapse).  `cycles` runs all steps in
@@ -845,6 +848,48 @@ TEST_F_TIMEOUT(press, ksm_merge_unmerge, 200)
 	if (!path_exists(KSM "run"))
 		SKIP(return, "no KSM");
 	STEP(step_ksm);
+}
+
+/*
+ * A read fault that swaps a page in from zram skips the swap cache and
+ * maps it clean: the only copy of its bytes is in RAM, yet nothing says
+ * it is dirty.  MADV_FREE on one side of such a page, shared, marks it
+ * lazyfree for every side, and reclaim then drops it (fork() children do
+ * this to their parent on 6.1 and 6.12).  The side that did not free it
+ * must keep its bytes, whichever side that is.
+ */
+TEST_F_TIMEOUT(press, madv_free_one_side_after_swapin, 200)
+{
+	const size_t n = 64, len = n * PAGE_SZ;
+	volatile char sink = 0;
+	int freed_side;
+
+	if (!have_swap())
+		SKIP(return, "no swap");
+	for (freed_side = 0; freed_side < 2; freed_side++) {
+		char *side[2], *kept;
+		size_t i, lost = 0;
+
+		side[0] = anon_map(len);
+		ASSERT_NE(MAP_FAILED, (void *)side[0]);
+		pattern_fill(side[0], len, 77 + freed_side);
+		ASSERT_EQ(n, page_out(side[0], n));
+		for (i = 0; i < n; i++)		/* read faults: swap-in */
+			sink += side[0][i * PAGE_SZ];
+		ASSERT_EQ(0U, count_swapped(side[0], n));
+		side[1] = DUP_OK(self->fd, side[0], len, 0, 0);
+		ASSERT_EQ(0, madvise(side[freed_side], len, MADV_FREE));
+		unmap(side[freed_side], len);
+		kept = side[!freed_side];
+		page_out(kept, n);
+		for (i = 0; i < n; i++)
+			lost += pattern_check_page(kept + i * PAGE_SZ, i,
+						   77 + freed_side) >= 0;
+		EXPECT_EQ(0U, lost) TH_LOG("MADV_FREE of the %s: %zu of %zu pages of the %s lost",
+					  freed_side ? "copy" : "source", lost, n,
+					  freed_side ? "source" : "copy");
+		unmap(kept, len);
+	}
 }
 
 /* Every step in turn, again and again, with new writes in between */
