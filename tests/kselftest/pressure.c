@@ -68,6 +68,7 @@
 #define CG_DIR		CG_ROOT "/cowdup-pressure"
 #define KSM		"/sys/kernel/mm/ksm/"
 #define SPLIT		"/sys/kernel/debug/split_huge_pages"
+#define KHP_SHARED	"/sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_shared"
 
 /* What a page holds: pattern page idx of seed (seed 0: zeroes) */
 struct exp {
@@ -414,6 +415,7 @@ static bool step_thrash(struct world *w)
 {
 	static struct pairs before;
 	long in0 = vmstat("pswpin"), cur = 0, lim;
+	long col0 = vmstat("thp_collapse_alloc");
 	char buf[32];
 	int k;
 
@@ -435,8 +437,9 @@ static bool step_thrash(struct world *w)
 		fail("cannot lift memory.high");
 	if (why[0])
 		return false;
-	note("  thrash: memory.current %ld kB, memory.high %ld kB: %ld pages swapped in",
-	     cur / 1024, lim / 1024, vmstat("pswpin") - in0);
+	note("  thrash: memory.current %ld kB, memory.high %ld kB: %ld pages swapped in, %ld huge pages collapsed meanwhile",
+	     cur / 1024, lim / 1024, vmstat("pswpin") - in0,
+	     vmstat("thp_collapse_alloc") - col0);
 	if (vmstat("pswpin") == in0) {
 		fail("thrash: the limit made nothing go out and come back in");
 		return false;
@@ -723,8 +726,8 @@ static bool verify_all_step(struct world *w)
 FIXTURE(press) {
 	int fd;
 	int kmsg;
-	bool made_cg, ksm_saved;
-	long ksm_run, ksm_pages, ksm_sleep;
+	bool made_cg, ksm_saved, khp_saved;
+	long ksm_run, ksm_pages, ksm_sleep, khp_shared;
 	struct world *w;
 };
 
@@ -742,6 +745,16 @@ FIXTURE_SETUP(press)
 	    !read_long(KSM "pages_to_scan", &self->ksm_pages) &&
 	    !read_long(KSM "sleep_millisecs", &self->ksm_sleep))
 		self->ksm_saved = true;
+	/*
+	 * khugepaged collapsing a side's range behind a step's back gives
+	 * that side a new huge page and leaves the others the old pages:
+	 * sharing lost for a reason of its own.  It collapses no range with
+	 * a shared page while max_ptes_shared is 0; the thp step collapses
+	 * with MADV_COLLAPSE, which ignores that limit.
+	 */
+	if (!read_long(KHP_SHARED, &self->khp_shared) &&
+	    !write_long(KHP_SHARED, 0))
+		self->khp_saved = true;
 	/* a memory cgroup of our own, entered before anything is allocated */
 	if (read_file(CG_ROOT "/cgroup.controllers", buf, sizeof(buf)) > 0 &&
 	    strstr(buf, "memory")) {
@@ -800,6 +813,8 @@ FIXTURE_TEARDOWN_PARENT(press)
 		write_long(KSM "pages_to_scan", self->ksm_pages);
 		write_long(KSM "sleep_millisecs", self->ksm_sleep);
 	}
+	if (self->khp_saved)
+		write_long(KHP_SHARED, self->khp_shared);
 	/* the test process has exited: the group is empty */
 	if (self->made_cg)
 		rmdir(CG_DIR);
