@@ -95,5 +95,42 @@ rc=0
 TESTDIR=$t "$busybox" sh "$runner" a-pass c-skip >/dev/null 2>&1 || rc=$?
 check "passing and skipped programs: exit status 0" [ "$rc" = 0 ]
 
+# While a program runs the runner starts no process (each would move the
+# system-wide counters tests read): its set of children stays the same.
+q=$tmp/quiet
+mkdir -p "$q"
+cat >"$q/quiet" <<'PROG'
+#!/bin/sh
+kids() {
+	for s in /proc/[0-9]*/stat; do
+		read -r l <"$s" 2>/dev/null || continue
+		set -- ${l##*) }
+		[ "$2" = "$PPID" ] && echo "${s%/stat}"
+	done
+}
+echo 1..1
+a=$(kids)
+i=0
+while [ $i -lt 15 ]; do
+	b=$(kids)
+	if [ "$a" != "$b" ]; then
+		echo "not ok 1 runner children changed:" $a "->" $b
+		exit 1
+	fi
+	sleep 0.1
+	i=$((i + 1))
+done
+echo "ok 1 runner children unchanged:" $a
+PROG
+chmod +x "$q/quiet"
+rc=0
+TESTDIR=$q TEST_TIMEOUT=60 "$busybox" sh "$runner" >"$tmp/quiet.out" 2>&1 || rc=$?
+if [ "$rc" = 0 ] && grep -q '^ok 1 runner children unchanged' "$tmp/quiet.out"; then
+	ok "no process started by the runner while a program runs"
+else
+	mapfile -t d <"$tmp/quiet.out"
+	not_ok "no process started by the runner while a program runs" "${d[@]}"
+fi
+
 echo "1..$n"
 [ "$failed" -eq 0 ]
