@@ -40,8 +40,8 @@
  * Regions are MADV_NOHUGEPAGE except in restore_thp, so pagemap PFNs can
  * be compared page by page (root only: self->pfns).
  *
- * Tolerance: AnonPages and Committed_AS are read after vm.stat_refresh
- * (exact); every helper that touches memory of its own (maps and smaps
+ * Tolerance: AnonPages and Committed_AS are read exact (meminfo_kb folds
+ * the per-cpu counts); every helper that touches memory of its own (maps and smaps
  * buffers, our stack) is used once before a baseline is taken, so what
  * moves them otherwise in a quiet guest stays far below SLACK_KB.
  */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -591,10 +592,44 @@ long status_kb(const char *field)
 	return file_field_kb("/proc/self/status", field);
 }
 
+#define OVERCOMMIT_NEVER	2
+
+/*
+ * Committed_AS is a per-cpu counter that only a switch to the "never"
+ * policy folds (mm/util.c: overcommit_policy_handler); under the other
+ * policies each CPU may keep up to a quarter of its share of RAM out of
+ * the global value.  Pass through "never", with a limit nothing reaches
+ * so no allocation of the moment fails, and put everything back.
+ */
+static void committed_as_fold(void)
+{
+	long policy, ratio, kbytes;
+
+	if (read_long("/proc/sys/vm/overcommit_memory", &policy) ||
+	    read_long("/proc/sys/vm/overcommit_ratio", &ratio) ||
+	    read_long("/proc/sys/vm/overcommit_kbytes", &kbytes))
+		return;
+	if (policy == OVERCOMMIT_NEVER) {
+		write_long("/proc/sys/vm/overcommit_memory", policy);
+		return;
+	}
+	if (write_long("/proc/sys/vm/overcommit_kbytes", 1L << 40))
+		return;
+	write_long("/proc/sys/vm/overcommit_memory", OVERCOMMIT_NEVER);
+	write_long("/proc/sys/vm/overcommit_memory", policy);
+	/* writing one of ratio/kbytes clears the other */
+	if (kbytes)
+		write_long("/proc/sys/vm/overcommit_kbytes", kbytes);
+	else
+		write_long("/proc/sys/vm/overcommit_ratio", ratio);
+}
+
 long meminfo_kb(const char *field)
 {
 	/* folds per-cpu vmstat differentials into the global counters */
 	write_file("/proc/sys/vm/stat_refresh", "1");
+	if (!strcmp(field, "Committed_AS"))
+		committed_as_fold();
 	return file_field_kb("/proc/meminfo", field);
 }
 
@@ -1038,13 +1073,39 @@ size_t count_swapped(const void *p, size_t n)
 	return c;
 }
 
+/*
+ * MADV_PAGEOUT drains only the calling CPU's LRU batch, and a page faulted
+ * in on another CPU may still sit in that CPU's batch, not isolatable, for
+ * as long as that CPU stays idle.  Calling it once from every CPU drains
+ * them all.
+ */
+static int page_out_on_each_cpu(void *p, size_t len)
+{
+	cpu_set_t old, one;
+	int cpu, err = 0;
+
+	if (sched_getaffinity(0, sizeof(old), &old))
+		return madvise(p, len, MADV_PAGEOUT);
+	for (cpu = 0; cpu < CPU_SETSIZE && !err; cpu++) {
+		if (!CPU_ISSET(cpu, &old))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		if (sched_setaffinity(0, sizeof(one), &one))
+			continue;
+		err = madvise(p, len, MADV_PAGEOUT);
+	}
+	sched_setaffinity(0, sizeof(old), &old);
+	return err;
+}
+
 size_t page_out(void *p, size_t n)
 {
 	size_t out = 0;
 	int tries;
 
 	for (tries = 0; tries < 50; tries++) {
-		if (madvise(p, n * PAGE_SZ, MADV_PAGEOUT))
+		if (page_out_on_each_cpu(p, n * PAGE_SZ))
 			return 0;
 		out = count_swapped(p, n);
 		if (out == n)

@@ -137,8 +137,10 @@ long smaps_rollup_kb(const char *field);
 long status_kb(const char *field);
 /*
  * A kB field of /proc/meminfo (AnonPages, Committed_AS, ...), after
- * folding the per-cpu vmstat deltas (vm.stat_refresh) so that the value is
- * exact.  -1 on error.
+ * folding the per-cpu vmstat deltas (vm.stat_refresh) and, for
+ * Committed_AS, the per-cpu commit counter (a passing switch to the
+ * "never" overcommit policy), so that the value is exact.  Root only for
+ * the folding.  -1 on error.
  */
 long meminfo_kb(const char *field);
 
@@ -168,9 +170,9 @@ uint64_t zero_page_pfn(void);
 /* Pages of [p, p + n pages) that pagemap shows swapped out */
 size_t count_swapped(const void *p, size_t n);
 /*
- * MADV_PAGEOUT of all n pages at p.  One call may leave pages that sit in
- * a per-CPU LRU batch (not isolatable yet); repeated until every page is
- * out or 50 tries passed.  Returns the number swapped out.
+ * MADV_PAGEOUT of all n pages at p, issued from every allowed CPU so that
+ * no page stays behind in some CPU's LRU batch; repeated until every page
+ * is out or 50 tries passed.  Returns the number swapped out.
  */
 size_t page_out(void *p, size_t n);
 
