@@ -10,6 +10,9 @@
  *                     page had during the call (at least what it held
  *                     before, at most what it held after, not torn), and
  *                     no copy changes afterwards while the writers go on
+ *   writers_huge_pmd  the same, the dup covering only a THP mapped by a
+ *                     writable huge PMD at each call (the walk's TLB flush
+ *                     by 2 MiB steps)
  *   gup_pin_race      a thread pins source pages (io_uring buffer
  *                     registration, GUP-fast) and unpins them in a loop,
  *                     writes them through the pin (READ_FIXED) and through
@@ -183,6 +186,76 @@ static void wr_wait(struct wr_ctx *c, unsigned long more)
 			sched_yield();
 }
 
+/*
+ * One round's checks of a copy of the first @n pages of the source: every
+ * page holds a state it had during the call (at least @before, at most
+ * @after, not torn), and it does not change while the writers go round
+ * twice more.  @seen receives the copy.
+ */
+static void check_copy_of_call(struct __test_metadata *_metadata,
+			       struct wr_ctx *c, const uint64_t *copy,
+			       size_t n, const uint64_t *before,
+			       const uint64_t *after, uint64_t *seen,
+			       long round, double *t_wait)
+{
+	size_t pg, w;
+	double tm;
+
+	memcpy(seen, copy, n * PAGE_SZ);
+	for (pg = 0; pg < n; pg++) {
+		const uint64_t *p = seen + pg * WORDS;
+
+		ASSERT_LE(before[pg], p[WORDS - 1]) {
+			TH_LOG("round %ld page %zu: %llu, older than %llu before the call",
+			       round, pg, (unsigned long long)p[WORDS - 1],
+			       (unsigned long long)before[pg]);
+		}
+		ASSERT_GE(after[pg], p[0]) {
+			TH_LOG("round %ld page %zu: %llu, newer than %llu after the call",
+			       round, pg, (unsigned long long)p[0],
+			       (unsigned long long)after[pg]);
+		}
+		ASSERT_EQ(0UL, torn_at(p)) TH_LOG("round %ld page %zu torn at word %zu",
+						  round, pg, torn_at(p));
+	}
+	/* the writers go round twice more: the copy must not move */
+	tm = now();
+	wr_wait(c, 2);
+	*t_wait += now() - tm;
+	ASSERT_EQ(0, memcmp(seen, copy, n * PAGE_SZ)) {
+		for (w = 0; w < n * WORDS; w++)
+			if (seen[w] != copy[w])
+				break;
+		TH_LOG("round %ld: copy changed after the call at page %zu word %zu: %llu -> %llu",
+		       round, w / WORDS, w % WORDS,
+		       (unsigned long long)seen[w],
+		       (unsigned long long)copy[w]);
+	}
+}
+
+static void start_writers(struct __test_metadata *_metadata,
+			  struct wr_ctx *c, struct wr_arg *args, pthread_t *th)
+{
+	int t;
+
+	c->nthr = nthreads() - 1 < 2 ? 2 : nthreads() - 1;	/* and the dup */
+	for (t = 0; t < c->nthr; t++) {
+		args[t].c = c;
+		args[t].id = t;
+		ASSERT_EQ(0, pthread_create(&th[t], NULL, wr_thread, &args[t]));
+	}
+	wr_wait(c, 2);
+}
+
+static void stop_writers(struct wr_ctx *c, pthread_t *th)
+{
+	int t;
+
+	atomic_store(&c->stop, 1);
+	for (t = 0; t < c->nthr; t++)
+		pthread_join(th[t], NULL);
+}
+
 TEST_F_TIMEOUT(conc, writers, 300)
 {
 	const size_t len = WR_PAGES * PAGE_SZ;
@@ -195,11 +268,9 @@ TEST_F_TIMEOUT(conc, writers, 300)
 	long rounds = 0, restores = 0;
 	double t_dup = 0, t_max = 0, t_wait = 0, tm;
 	uint64_t *copy = NULL, *slot;
-	size_t pg, w;
-	int t;
+	size_t pg;
 
 	memset(&c, 0, sizeof(c));
-	c.nthr = nthreads() - 1 < 2 ? 2 : nthreads() - 1;	/* and the dup */
 	c.src = mmap_aligned(len, PMD_SZ, PROT_READ | PROT_WRITE,
 			     MAP_PRIVATE | MAP_ANONYMOUS);
 	ASSERT_NE(MAP_FAILED, (void *)c.src);
@@ -208,12 +279,7 @@ TEST_F_TIMEOUT(conc, writers, 300)
 	slot = mmap_aligned(len, PMD_SZ, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS);
 	ASSERT_NE(MAP_FAILED, slot);
-	for (t = 0; t < c.nthr; t++) {
-		args[t].c = &c;
-		args[t].id = t;
-		ASSERT_EQ(0, pthread_create(&th[t], NULL, wr_thread, &args[t]));
-	}
-	wr_wait(&c, 2);
+	start_writers(_metadata, &c, args, th);
 	TH_LOG("%d writer threads, source AnonHugePages %ld kB", c.nthr,
 	       smaps_range_kb((uintptr_t)c.src, (uintptr_t)c.src + len,
 			      "AnonHugePages"));
@@ -233,49 +299,76 @@ TEST_F_TIMEOUT(conc, writers, 300)
 			t_max = tm;
 		for (pg = 0; pg < WR_PAGES; pg++)
 			after[pg] = c.src[pg * WORDS];
-		memcpy(seen, copy, len);
-		for (pg = 0; pg < WR_PAGES; pg++) {
-			const uint64_t *p = seen + pg * WORDS;
-
-			ASSERT_LE(before[pg], p[WORDS - 1]) {
-				TH_LOG("round %ld page %zu: %llu, older than %llu before the call",
-				       rounds, pg, (unsigned long long)p[WORDS - 1],
-				       (unsigned long long)before[pg]);
-			}
-			ASSERT_GE(after[pg], p[0]) {
-				TH_LOG("round %ld page %zu: %llu, newer than %llu after the call",
-				       rounds, pg, (unsigned long long)p[0],
-				       (unsigned long long)after[pg]);
-			}
-			ASSERT_EQ(0UL, torn_at(p)) TH_LOG("round %ld page %zu torn at word %zu",
-							  rounds, pg, torn_at(p));
-		}
-		/* the writers go round twice more: the copy must not move */
-		tm = now();
-		wr_wait(&c, 2);
-		t_wait += now() - tm;
-		ASSERT_EQ(0, memcmp(seen, copy, len)) {
-			for (w = 0; w < len / 8; w++)
-				if (seen[w] != copy[w])
-					break;
-			TH_LOG("round %ld: copy changed after the call at page %zu word %zu: %llu -> %llu",
-			       rounds, w / WORDS, w % WORDS,
-			       (unsigned long long)seen[w],
-			       (unsigned long long)copy[w]);
-		}
+		check_copy_of_call(_metadata, &c, copy, WR_PAGES, before, after,
+				   seen, rounds, &t_wait);
 		if (fixed)
 			restores++;
 		else
 			ASSERT_EQ(0, munmap(copy, len));
 		rounds++;
 	}
-	atomic_store(&c.stop, 1);
-	for (t = 0; t < c.nthr; t++)
-		pthread_join(th[t], NULL);
+	stop_writers(&c, th);
 	TH_LOG("%ld dups (%ld of them restores) during %d writers' %lu rounds; dup %.3f s on average, %.3f s at most; %.1f s waiting for writers",
 	       rounds, restores, c.nthr, atomic_load(&c.rounds[0]),
 	       rounds ? t_dup / rounds : 0, t_max, t_wait);
 	munmap(slot, len);
+	munmap((void *)c.src, len);
+}
+
+/*
+ * The same writers, the dup covering only the THP of the source, mapped by
+ * a writable huge PMD at each call (MADV_COLLAPSE before each round puts
+ * it back after the writers' faults split it): the walk write-protects
+ * huge PMDs only, and its TLB flush of 2 MiB steps must still stop every
+ * writer.
+ */
+TEST_F_TIMEOUT(conc, writers_huge_pmd, 300)
+{
+	const size_t len = WR_PAGES * PAGE_SZ, n = PMD_SZ / PAGE_SZ;
+	static uint64_t before[WR_PAGES], after[WR_PAGES];
+	static uint64_t seen[WR_PAGES * WORDS];
+	struct wr_arg args[16];
+	pthread_t th[16];
+	struct wr_ctx c;
+	double end = now() + test_seconds(), t_wait = 0;
+	long rounds = 0, huge_rounds = 0;
+	uint64_t *copy;
+	size_t pg;
+
+	memset(&c, 0, sizeof(c));
+	c.src = mmap_aligned(len, PMD_SZ, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS);
+	ASSERT_NE(MAP_FAILED, (void *)c.src);
+	madvise((void *)c.src, PMD_SZ, MADV_HUGEPAGE);
+	memset((void *)c.src, 0, len);
+	if (smaps_range_kb((uintptr_t)c.src, (uintptr_t)c.src + PMD_SZ,
+			   "AnonHugePages") != (long)(PMD_SZ / KiB))
+		SKIP(return, "no THP");
+	start_writers(_metadata, &c, args, th);
+
+	while (now() < end || rounds < 4) {
+		if (rounds)
+			madvise((void *)c.src, PMD_SZ, MADV_COLLAPSE);
+		/* a write makes the huge PMD writable again */
+		wr_wait(&c, 1);
+		if (smaps_range_kb((uintptr_t)c.src, (uintptr_t)c.src + PMD_SZ,
+				   "AnonHugePages") == (long)(PMD_SZ / KiB))
+			huge_rounds++;
+		for (pg = 0; pg < n; pg++)
+			before[pg] = c.src[pg * WORDS + WORDS - 1];
+		copy = DUP_OK(self->fd, (void *)c.src, PMD_SZ, NULL, 0);
+		for (pg = 0; pg < n; pg++)
+			after[pg] = c.src[pg * WORDS];
+		check_copy_of_call(_metadata, &c, copy, n, before, after, seen,
+				   rounds, &t_wait);
+		ASSERT_EQ(0, munmap(copy, PMD_SZ));
+		rounds++;
+	}
+	stop_writers(&c, th);
+	TH_LOG("%ld dups, %ld of a huge PMD, during %d writers' %lu rounds",
+	       rounds, huge_rounds, c.nthr, atomic_load(&c.rounds[0]));
+	/* MADV_COLLAPSE can fail while the writers fault; most rounds count */
+	ASSERT_LE(rounds / 2, huge_rounds);
 	munmap((void *)c.src, len);
 }
 
