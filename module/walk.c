@@ -41,6 +41,13 @@ struct cowdup_walk {
 	unsigned long pending_start, pending_end;	/* source addresses */
 	struct cowdup_pending pending[COWDUP_PENDING_MAX];
 	swp_entry_t swap_entry;	/* needs a swap count continuation */
+	/*
+	 * The source addresses a CPU may still write through an old TLB
+	 * entry (flush_end == 0: none), and the smallest page size among
+	 * them: the TLB flush at the end covers exactly these.
+	 */
+	unsigned long flush_start, flush_end;
+	unsigned int flush_shift;
 };
 
 static inline unsigned long dst_of(struct cowdup_walk *w, unsigned long addr)
@@ -63,6 +70,22 @@ static void flush_rss(struct cowdup_walk *w)
 		cowdup_add_mm_counter(w->mm, i, w->rss[i]);
 		w->rss[i] = 0;
 	}
+}
+
+/*
+ * [addr, addr + 1 << shift) of the source must be flushed from every TLB
+ * before the call returns: the walk write-protected a writable entry
+ * there, or shares with the copy a swap or migration entry whose page
+ * reclaim or migration unmapped with its TLB flush still batched.
+ */
+static void owe_flush(struct cowdup_walk *w, unsigned long addr,
+		      unsigned int shift)
+{
+	if (!w->flush_end || addr < w->flush_start)
+		w->flush_start = addr;
+	if (addr + (1UL << shift) > w->flush_end)
+		w->flush_end = addr + (1UL << shift);
+	w->flush_shift = min(w->flush_shift, shift);
 }
 
 /*
@@ -178,6 +201,7 @@ static int dup_present_pte(struct cowdup_walk *w, pte_t *dst_pte,
 	if (is_cow_mapping(src_vma->vm_flags) && pte_write(pte)) {
 		ptep_set_wrprotect(w->mm, addr, src_pte);
 		pte = pte_wrprotect(pte);
+		owe_flush(w, addr, PAGE_SHIFT);
 	}
 	if (src_vma->vm_flags & VM_SHARED)
 		pte = pte_mkclean(pte);
@@ -211,8 +235,10 @@ static int dup_nonpresent_pte(struct cowdup_walk *w, pte_t *dst_pte,
 			set_pte_at(w->mm, addr, src_pte, pte);
 		}
 		w->rss[MM_SWAPENTS]++;
+		owe_flush(w, addr, PAGE_SHIFT);
 	} else if (is_migration_entry(entry)) {
 		page = pfn_swap_entry_to_page(entry);
+		owe_flush(w, addr, PAGE_SHIFT);
 		w->rss[page_rss_counter(page)]++;
 		if (!is_readable_migration_entry(entry) &&
 		    is_cow_mapping(vm_flags)) {
@@ -354,6 +380,7 @@ static int dup_huge_pmd(struct cowdup_walk *w, pmd_t *dst_pmd, pmd_t *src_pmd,
 		}
 		pmd = pmd_swp_mksoft_dirty(pmd_swp_clear_uffd_wp(pmd));
 		w->rss[MM_ANONPAGES] += HPAGE_PMD_NR;
+		owe_flush(w, addr, PAGE_SHIFT);	/* its PTEs may be cached too */
 		goto deposit;
 	}
 	if (!pmd_trans_huge(pmd)) {
@@ -377,6 +404,8 @@ static int dup_huge_pmd(struct cowdup_walk *w, pmd_t *dst_pmd, pmd_t *src_pmd,
 	 * Not anon in a private anonymous VMA: the huge zero page.  This mm
 	 * maps it already, so it holds the huge zero page reference.
 	 */
+	if (pmd_write(pmd))
+		owe_flush(w, addr, PMD_SHIFT);
 	pmdp_set_wrprotect(w->mm, addr, src_pmd);
 	pmd = pmd_mkold(pmd_wrprotect(pmd));
 	pmd = pmd_mksoft_dirty(pmd_clear_uffd_wp(pmd));
@@ -546,6 +575,7 @@ int cowdup_copy_range(struct vm_area_struct *src_vma, unsigned long start,
 	w->mm = mm;
 	w->src_vma = src_vma;
 	w->delta = dst_start - start;
+	w->flush_shift = PMD_SHIFT;
 
 	if (is_cow) {
 		/* Secondary MMUs and GUP-fast must see the write-protection. */
@@ -557,8 +587,18 @@ int cowdup_copy_range(struct vm_area_struct *src_vma, unsigned long start,
 		err = copy_pmd_table(w, addr, end, &next);
 	if (is_cow) {
 		raw_write_seqcount_end(&mm->write_protect_seq);
-		/* Once per range: no CPU may keep writing through old PTEs. */
-		KSYM(flush_tlb_mm_range)(mm, start, end, PAGE_SHIFT, false);
+		/*
+		 * Once per range, over what owes it (see owe_flush()).  An
+		 * entry that was read-only already owes nothing: whoever
+		 * write-protected it flushed before releasing mmap_lock or
+		 * the page-table lock.  So a source duplicated again unchanged
+		 * sends no IPI, and huge PMDs alone are flushed by 2 MiB
+		 * steps rather than by a full flush.
+		 */
+		if (w->flush_end)
+			KSYM(flush_tlb_mm_range)(mm, w->flush_start,
+						 w->flush_end, w->flush_shift,
+						 false);
 		cowdup_mmu_range_end(&range);
 	}
 	kfree(w);
