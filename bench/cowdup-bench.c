@@ -420,6 +420,8 @@ static struct fig measure(int n, run_fn fn, void *ctx)
  * The order changes from round to round (turn_order()): a method run right
  * after a memcpy of the region finds host caches and QEMU's software TLB
  * cold, and with a fixed order the same method would always pay for that.
+ * The balance holds over a full cycle of rounds only; a run of fewer rounds
+ * (the default 5 runs of 4 or 5 methods) still favours some successors.
  */
 struct job {
 	const char *section, *kind, *cas, *method;
