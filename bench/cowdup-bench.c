@@ -240,9 +240,31 @@ static void read_line(const char *path, char *buf, size_t size)
 	}
 }
 
-static const char *kind_name(int thp)
+/*
+ * The page sizes of a region: 4 KiB pages, THPs mapped by PMD, and THPs
+ * mapped by PTEs (large folios, as after an mprotect() of part of a THP).
+ */
+enum { KIND_4K, KIND_THP, KIND_THP_PTE };
+
+static const char *kind_name(int kind)
 {
-	return thp ? "thp" : "4k";
+	return kind == KIND_THP_PTE ? "thp-pte" : kind == KIND_THP ? "thp" : "4k";
+}
+
+/*
+ * Map every THP of [p, p + len) by PTEs, keeping the folios: mprotect() of
+ * one page of each 2 MiB splits its PMD, and the second mprotect() makes
+ * the range one VMA again.  MADV_NOHUGEPAGE then keeps khugepaged from
+ * collapsing them back during the runs.
+ */
+static void split_pmds(unsigned char *p, size_t len)
+{
+	for (size_t o = 0; o < len; o += HPAGE)
+		if (mprotect(p + o + PAGE, PAGE, PROT_READ) ||
+		    mprotect(p + o + PAGE, PAGE, PROT_READ | PROT_WRITE))
+			fail("mprotect");
+	if (madvise(p, len, MADV_NOHUGEPAGE))
+		fail("madvise");
 }
 
 /* ---- the methods of the dup section ----------------------------------------- */
@@ -363,9 +385,13 @@ static double t_memfd(int fd, size_t len)
 	return t;
 }
 
-/* A memfd of @len holding the region's data, and the first MAP_PRIVATE
- * mapping of it, populated for reading. */
-static int make_memfd(size_t len, int thp, unsigned char **first)
+/*
+ * A memfd of @len holding the region's data: returns the fd, its MAP_SHARED
+ * mapping in *shared (written through for the data) and the first
+ * MAP_PRIVATE mapping of it, populated for reading, in *first.
+ */
+static int make_memfd(size_t len, int thp, unsigned char **shared,
+		      unsigned char **first)
 {
 	int fd = memfd_create("cowdup-bench", MFD_CLOEXEC);
 	unsigned char *m;
@@ -384,7 +410,7 @@ static int make_memfd(size_t len, int thp, unsigned char **first)
 	if (thp)
 		madvise(m, len, MADV_HUGEPAGE);
 	fill(m, len);
-	munmap(m, len);
+	*shared = m;
 	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	if (m == MAP_FAILED)
 		fail("mmap memfd");
@@ -395,33 +421,20 @@ static int make_memfd(size_t len, int thp, unsigned char **first)
 
 typedef double (*run_fn)(void *ctx);
 
-/* Run @fn @n times; a negative time means the method is unavailable. */
-static struct fig measure(int n, run_fn fn, void *ctx)
-{
-	double t[MAXREPS];
-	int k = 0;
-
-	for (int i = 0; i < n && i < MAXREPS; i++) {
-		double v = fn(ctx);
-
-		if (v < 0)
-			break;
-		t[k++] = v;
-	}
-	return summarize(t, k);
-}
-
 /*
  * Several methods measured in turns (one run of each, then the next run of
  * each, ...), so that a slow phase of the host (other VMs, builds) hits all
  * of them alike and their ratios stay meaningful.  A negative time stops
  * that method (unavailable).
  *
- * The order changes from round to round (turn_order()): a method run right
- * after a memcpy of the region finds host caches and QEMU's software TLB
- * cold, and with a fixed order the same method would always pay for that.
- * The balance holds over a full cycle of rounds only; a run of fewer rounds
- * (the default 5 runs of 4 or 5 methods) still favours some successors.
+ * What ran just before a timed run decides much of its cost in this VM: a
+ * run right after a memcpy of the region finds host caches and QEMU's
+ * software TLB cold, and a dup of a source that an earlier dup or fork
+ * left write-protected has nothing to write-protect and no TLB flush to
+ * send.  So a section that passes @before to run_jobs() has it called,
+ * untimed, right before every timed run of every method: each run starts
+ * from the same state.  The order of the turns still changes from round to
+ * round (turn_order()), so that no method is always the first or the last.
  */
 struct job {
 	const char *section, *kind, *cas, *method;
@@ -441,7 +454,7 @@ struct job {
  * Position @k of round @r: a Williams square (rows 0, 1, n-1, 2, n-2, ...
  * shifted by the round; for odd n every other cycle of n rounds mirrored),
  * so over n rounds (2n for odd n) every method runs right after every other
- * method equally often.
+ * method equally often, and takes every position equally often.
  */
 static int turn_order(int r, int k, int n)
 {
@@ -450,7 +463,7 @@ static int turn_order(int r, int k, int n)
 	return ((k % 2 ? (k + 1) / 2 : n - k / 2) + r) % n;
 }
 
-static void run_jobs(struct job *j, int nj)
+static void run_jobs(struct job *j, int nj, void (*before)(void *ctx))
 {
 	int maxn = 0;
 
@@ -466,6 +479,8 @@ static void run_jobs(struct job *j, int nj)
 
 			if (r >= j[i].n || j[i].dead)
 				continue;
+			if (before)
+				before(j[i].ctx);
 			v = j[i].fn(j[i].ctx);
 			if (v < 0)
 				j[i].dead = 1;
@@ -478,11 +493,32 @@ static void run_jobs(struct job *j, int nj)
 			       j[i].mib, summarize(j[i].t, j[i].k));
 }
 
+/* The region of a dup, sparse or write case. */
 struct dctx {
 	unsigned char *src;
 	size_t len;
-	int thp, fd;
+	int thp, fd;		/* thp: a kind (KIND_*), a truth value for map_region() */
+	size_t run, stride;	/* populated: @run bytes every @stride bytes */
 };
+
+/*
+ * Write one byte in every populated page of the region (untimed), after
+ * MADV_POPULATE_WRITE over it, which under TCG takes the write faults far
+ * faster than user space would: every entry is then writable and its page
+ * exclusive again, the state of memory a program has just been working
+ * on, the memory it would snapshot.  The dup and sparse sections call it
+ * before every timed run (run_jobs()).
+ */
+static void write_source(void *c)
+{
+	struct dctx *d = c;
+
+	for (size_t o = 0; o < d->len; o += d->stride) {
+		madvise(d->src + o, d->run, MADV_POPULATE_WRITE);
+		for (size_t i = 0; i < d->run; i += PAGE)
+			d->src[o + i]++;
+	}
+}
 
 static double run_cowdup(void *c) { struct dctx *d = c; return t_cowdup(d->src, d->len); }
 /* cowdup right after an (untimed) memcpy of the region into a fresh
@@ -529,42 +565,58 @@ static void print_dup_row(const char *kind, size_t mib, double huge)
 	}
 }
 
-static void dup_section(int thp)
+static const char *const dup_kind_title[] = {
+	[KIND_4K] = "4 KiB pages (MADV_NOHUGEPAGE)",
+	[KIND_THP] = "transparent huge pages (MADV_HUGEPAGE, 2 MiB aligned)",
+	[KIND_THP_PTE] = "transparent huge pages mapped by PTEs (split_pmds())",
+};
+
+static void dup_section(int kind)
 {
-	const char *kind = kind_name(thp);
+	const char *name = kind_name(kind);
+	int by_pte = kind == KIND_THP_PTE;
 
 	printf("\n== duplicate a populated private anonymous region, %s\n",
-	       thp ? "transparent huge pages (MADV_HUGEPAGE, 2 MiB aligned)"
-		   : "4 KiB pages (MADV_NOHUGEPAGE)");
+	       dup_kind_title[kind]);
+	if (by_pte)
+		printf("   duplicated once before the runs, so every run finds shared read-only entries\n"
+		       "   (a write would replace a page of a shared large folio with a small copy)\n");
+	else
+		printf("   every page of the source is written before every run (untimed)\n");
 	printf("   ms: median [min..max]; ms/GiB from the median; x = times cowdup's median\n");
 	printf("  %5s %6s  %-11s %-31s %10s %10s\n", "MiB", "huge", "method",
 	       "ms", "ms/GiB", "x cowdup");
 	fflush(stdout);
 	for (int s = 0; s < nsizes; s++) {
 		size_t mib = sizes[s], len = mib * MIB;
-		struct dctx d = { .len = len, .thp = thp };
+		struct dctx d = { .len = len, .thp = kind, .run = len, .stride = len };
 		unsigned char *first;
 		double huge;
 		int big = mib >= 1024;
 
-		d.src = map_region(len, thp, 0);
-		fill(d.src, len);
+		d.src = map_region(len, kind, 0);
+		write_source(&d);
+		if (by_pte) {
+			split_pmds(d.src, len);
+			t_cowdup(d.src, len);
+		}
 		huge = huge_percent(d.src, len);
 		{
 			struct job j[] = {
-				JOB("dup", kind, "-", "cowdup", mib, run_cowdup, &d, reps),
-				JOB("dup", kind, "-", "fork", mib, run_fork, &d, reps),
-				JOB("dup", kind, "-", "uffd-wp", mib, run_uffd, &d, reps),
-				JOB("dup", kind, "-", "memcpy", mib, run_memcpy, &d,
+				JOB("dup", name, "-", "cowdup", mib, run_cowdup, &d, reps),
+				JOB("dup", name, "-", "fork", mib, run_fork, &d, reps),
+				JOB("dup", name, "-", "uffd-wp", mib, run_uffd, &d, reps),
+				JOB("dup", name, "-", "memcpy", mib, run_memcpy, &d,
 				  big ? big_reps : reps),
 				/* Costs a memcpy per run: not at 1 GiB and up. */
-				JOB("dup", kind, "-", "cowdup-cold", mib,
-				  run_cowdup_cold, &d, big ? 0 : reps),
+				JOB("dup", name, "-", "cowdup-cold", mib,
+				  run_cowdup_cold, &d, big || by_pte ? 0 : reps),
 			};
 
-			run_jobs(j, sizeof(j) / sizeof(j[0]));
+			run_jobs(j, sizeof(j) / sizeof(j[0]),
+				 by_pte ? NULL : write_source);
 		}
-		if (!thp && mib == query_mib && want("query")) {
+		if (kind == KIND_4K && mib == query_mib && want("query")) {
 			query_section(d.src, len, 0);
 			first = cowdup(d.src, len, NULL, 0);
 			if (first == MAP_FAILED)
@@ -574,12 +626,19 @@ static void dup_section(int thp)
 		}
 		munmap(d.src, len);
 
-		d.fd = make_memfd(len, thp, &first);
-		record("dup", kind, "-", "memfd", mib, measure(reps, run_memfd, &d));
-		munmap(first, len);
-		close(d.fd);
+		/* A second view of a memfd: no large folio mapped by PTEs. */
+		if (!by_pte) {
+			struct job j = JOB("dup", name, "-", "memfd", mib,
+					   run_memfd, &d, reps);
 
-		print_dup_row(kind, mib, huge);
+			d.fd = make_memfd(len, kind, &d.src, &first);
+			run_jobs(&j, 1, write_source);
+			munmap(first, len);
+			munmap(d.src, len);
+			close(d.fd);
+		}
+
+		print_dup_row(name, mib, huge);
 		fflush(stdout);
 	}
 }
@@ -589,7 +648,6 @@ static void dup_section(int thp)
 #define SPARSE_LEN	(64 * GIB)
 #define SPARSE_TOUCH	(64 * MIB)
 
-static double run_cowdup_sparse(void *c) { struct dctx *d = c; return t_cowdup(d->src, d->len); }
 static double run_stat(void *c)
 {
 	struct dctx *d = c;
@@ -603,10 +661,16 @@ static double run_stat(void *c)
 
 static void sparse_section(void)
 {
-	static const struct { const char *cas, *what; } cases[] = {
-		{ "dense", "a 64 MiB region, every page written" },
-		{ "clustered", "64 GiB MAP_NORESERVE, 32 runs of 2 MiB written, 2 GiB apart" },
-		{ "scattered", "64 GiB MAP_NORESERVE, one page written every 4 MiB" },
+	static const struct {
+		const char *cas, *what;
+		size_t len, run, stride;
+	} cases[] = {
+		{ "dense", "a 64 MiB region, every page written",
+		  SPARSE_TOUCH, SPARSE_TOUCH, SPARSE_TOUCH },
+		{ "clustered", "64 GiB MAP_NORESERVE, 32 runs of 2 MiB written, 2 GiB apart",
+		  SPARSE_LEN, 2 * MIB, 2 * GIB },
+		{ "scattered", "64 GiB MAP_NORESERVE, one page written every 4 MiB",
+		  SPARSE_LEN, PAGE, 4 * MIB },
 	};
 	char b1[64], b2[64], b3[64];
 
@@ -614,30 +678,23 @@ static void sparse_section(void)
 	printf("  %-10s %-34s %-34s %-34s\n", "case", "cowdup ms", "fork ms",
 	       "query (counts) ms");
 	for (size_t c = 0; c < 3; c++) {
-		struct dctx d;
+		struct dctx d = { .len = cases[c].len, .run = cases[c].run,
+				  .stride = cases[c].stride };
 		const struct fig *f1, *f2, *f3;
 
-		d.len = c ? SPARSE_LEN : SPARSE_TOUCH;
 		d.src = map_region(d.len, 0, c ? MAP_NORESERVE : 0);
-		if (c == 0)
-			fill(d.src, d.len);
-		else if (c == 1)
-			for (size_t r = 0; r < 32; r++)
-				fill(d.src + r * (2 * GIB), 2 * MIB);
-		else
-			for (size_t o = 0; o < d.len; o += 4 * MIB)
-				d.src[o] = 1;
+		write_source(&d);
 		{
 			struct job j[] = {
 				JOB("sparse", "4k", cases[c].cas, "cowdup", d.len / MIB,
-				  run_cowdup_sparse, &d, reps),
+				  run_cowdup, &d, reps),
 				JOB("sparse", "4k", cases[c].cas, "fork", d.len / MIB,
 				  run_fork, &d, reps),
 				JOB("sparse", "4k", cases[c].cas, "query", d.len / MIB,
 				  run_stat, &d, reps),
 			};
 
-			run_jobs(j, 3);
+			run_jobs(j, 3, write_source);
 		}
 		munmap(d.src, d.len);
 		f1 = lookup("sparse", "4k", cases[c].cas, "cowdup", d.len / MIB);
@@ -769,7 +826,7 @@ static void write_section(void)
 		for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
 			j[i] = (struct job)JOB("write", kind, "-", m[i].method,
 					     WRITE_LEN / MIB, m[i].fn, &d, reps);
-		run_jobs(j, sizeof(m) / sizeof(m[0]));
+		run_jobs(j, sizeof(m) / sizeof(m[0]), NULL);
 		munmap(d.src, d.len);
 		for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
 			const struct fig *f = lookup("write", kind, "-", m[i].method,
@@ -875,7 +932,7 @@ static void restore_section(void)
 						      methods[m], RESTORE_LEN / MIB,
 						      run_restore, &rc[nj], reps);
 			}
-		run_jobs(j, nj);
+		run_jobs(j, nj, NULL);
 	}
 	munmap(cd_live, r.len);
 	munmap(cd_snap, r.len);
@@ -1019,7 +1076,7 @@ static void query_section(unsigned char *region, size_t len, int state)
 			  q.kpagecount_fd >= 0 ? reps : 0),
 		};
 
-		run_jobs(j, q.kpagecount_fd >= 0 ? 4 : 3);
+		run_jobs(j, q.kpagecount_fd >= 0 ? 4 : 3, NULL);
 	}
 	if (q.kpagecount_fd >= 0) {
 		q_shared[state] = q.shared;
@@ -1105,6 +1162,19 @@ static void targets(void)
 			snprintf(what, sizeof(what), "%zu MiB thp: cowdup >= 200x faster than memcpy", mib);
 			verdict(what, mt->med >= 200 * ct->med, "%.1fx", mt->med / ct->med);
 		}
+	}
+	/*
+	 * Not a target: large folios mapped by PTEs, where fork() on 6.12
+	 * takes a run of a folio's entries at a time.
+	 */
+	for (int s = 0; s < nsizes; s++) {
+		size_t mib = sizes[s];
+		const struct fig *c = lookup("dup", "thp-pte", "-", "cowdup", mib);
+		const struct fig *f = lookup("dup", "thp-pte", "-", "fork", mib);
+
+		if (c && f && f->med > 0)
+			printf("  [info] %zu MiB thp-pte: cowdup per GiB / fork per GiB %.2fx\n",
+			       mib, c->med / f->med);
 	}
 	/* Not a target: the same dup timed right after a memcpy (cold). */
 	for (int s = 0; s < nsizes; s++) {
@@ -1228,8 +1298,9 @@ int main(int argc, char **argv)
 
 	t0 = now_ms();
 	if (want("dup")) {
-		dup_section(0);
-		dup_section(1);
+		dup_section(KIND_4K);
+		dup_section(KIND_THP);
+		dup_section(KIND_THP_PTE);
 		took("dup", &t0);
 	}
 	if (want("query")) {
