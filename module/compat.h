@@ -70,6 +70,35 @@ static inline int cowdup_try_dup_anon_rmap_pte(struct page *page,
 #endif
 }
 
+/*
+ * The same for @nr PTEs mapping consecutive pages of one large folio,
+ * from @page on, all or none: -EBUSY when one of them may be pinned and
+ * would lose PageAnonExclusive.
+ */
+static inline int cowdup_try_dup_anon_rmap_ptes(struct folio *folio,
+						struct page *page, int nr,
+						struct vm_area_struct *src_vma)
+{
+#ifdef COWDUP_HAVE_FOLIO_TRY_DUP_ANON_RMAP_PTES
+	return folio_try_dup_anon_rmap_ptes(folio, page, nr, src_vma);
+#else
+	int i;
+
+	/*
+	 * The pin count is the folio's; it cannot grow meanwhile (the caller
+	 * holds mmap_lock for writing and write_protect_seq, which GUP-fast
+	 * checks before pinning), so after this test no page can fail.
+	 */
+	if (page_needs_cow_for_dma(src_vma, page))
+		for (i = 0; i < nr; i++)
+			if (PageAnonExclusive(page + i))
+				return -EBUSY;
+	for (i = 0; i < nr; i++)
+		WARN_ON_ONCE(page_try_dup_anon_rmap(page + i, false, src_vma));
+	return 0;
+#endif
+}
+
 /* Same for a PMD-mapped THP (@page is its head page). */
 static inline int cowdup_try_dup_anon_rmap_pmd(struct page *page,
 					       struct vm_area_struct *src_vma)
@@ -88,6 +117,20 @@ static inline void cowdup_dup_file_rmap_pte(struct page *page)
 	folio_dup_file_rmap_pte(page_folio(page), page);
 #else
 	page_dup_file_rmap(page, false);
+#endif
+}
+
+/* The same for @nr PTEs mapping consecutive pages of one large folio. */
+static inline void cowdup_dup_file_rmap_ptes(struct folio *folio,
+					     struct page *page, int nr)
+{
+#ifdef COWDUP_HAVE_FOLIO_DUP_FILE_RMAP_PTES
+	folio_dup_file_rmap_ptes(folio, page, nr);
+#else
+	int i;
+
+	for (i = 0; i < nr; i++)
+		page_dup_file_rmap(page + i, false);
 #endif
 }
 

@@ -41,6 +41,8 @@ struct cowdup_walk {
 	unsigned long pending_start, pending_end;	/* source addresses */
 	struct cowdup_pending pending[COWDUP_PENDING_MAX];
 	swp_entry_t swap_entry;	/* needs a swap count continuation */
+	/* A large folio that may be pinned: copied entry by entry. */
+	struct folio *unbatched;
 	/*
 	 * The source addresses a CPU may still write through an old TLB
 	 * entry (flush_end == 0: none), and the smallest page size among
@@ -167,13 +169,27 @@ static void keep_shared_anon_dirty(struct page *page)
 		folio_set_dirty(folio);
 }
 
+/* What the copy of a source entry maps: read-only when copy-on-write. */
+static pte_t copy_of_pte(struct vm_area_struct *src_vma, pte_t pte)
+{
+	if (is_cow_mapping(src_vma->vm_flags))
+		pte = pte_wrprotect(pte);
+	if (src_vma->vm_flags & VM_SHARED)
+		pte = pte_mkclean(pte);
+	pte = pte_mkold(pte);
+	/*
+	 * The copy has no userfaultfd context: drop uffd-wp.  Its address
+	 * has new contents: soft-dirty, as mremap() marks what it moves.
+	 */
+	return pte_mksoft_dirty(pte_clear_uffd_wp(pte));
+}
+
 static int dup_present_pte(struct cowdup_walk *w, pte_t *dst_pte,
-			    pte_t *src_pte, pte_t pte, unsigned long addr)
+			    pte_t *src_pte, pte_t pte, unsigned long addr,
+			    struct page *page)
 {
 	struct vm_area_struct *src_vma = w->src_vma;
-	struct page *page;
 
-	page = cowdup_normal_page(src_vma, addr, pte);
 	if (page && PageAnon(page)) {
 		/*
 		 * KSM finds a page's mappings by address through its rmap
@@ -200,19 +216,118 @@ static int dup_present_pte(struct cowdup_walk *w, pte_t *dst_pte,
 	/* Copy-on-write: both sides read-only from now on. */
 	if (is_cow_mapping(src_vma->vm_flags) && pte_write(pte)) {
 		ptep_set_wrprotect(w->mm, addr, src_pte);
-		pte = pte_wrprotect(pte);
 		owe_flush(w, addr, PAGE_SHIFT);
 	}
-	if (src_vma->vm_flags & VM_SHARED)
-		pte = pte_mkclean(pte);
-	pte = pte_mkold(pte);
-	/*
-	 * The copy has no userfaultfd context: drop uffd-wp.  Its address
-	 * has new contents: soft-dirty, as mremap() marks what it moves.
-	 */
-	pte = pte_mksoft_dirty(pte_clear_uffd_wp(pte));
-	set_pte_at(w->mm, dst_of(w, addr), dst_pte, pte);
+	set_pte_at(w->mm, dst_of(w, addr), dst_pte, copy_of_pte(src_vma, pte));
 	return 0;
+}
+
+/* A source entry with the bits its copy does not take from it cleared. */
+static pgprot_t run_prot(pte_t pte)
+{
+	return pte_pgprot(pte_wrprotect(pte_mkold(pte_clear_soft_dirty(pte))));
+}
+
+/*
+ * How many entries from @src_pte on (at most @max) map the pages of
+ * @folio that follow @page, in order, with the bits of @pte but for
+ * those the copy does not take from the source (accessed, writable,
+ * soft-dirty).  *writable: whether any of them is writable.
+ */
+static int folio_run_len(struct folio *folio, struct page *page,
+			 pte_t *src_pte, pte_t pte, int max, bool *writable)
+{
+	unsigned long left = folio_nr_pages(folio) - folio_page_idx(folio, page);
+	unsigned long pfn = pte_pfn(pte);
+	pgprot_t prot = run_prot(pte);
+	int n;
+
+	max = min_t(unsigned long, max, left);
+	*writable = pte_write(pte);
+	for (n = 1; n < max; n++) {
+		pte_t next = ptep_get(src_pte + n);
+
+		if (!pte_present(next) || pte_pfn(next) != pfn + n ||
+		    pgprot_val(run_prot(next)) != pgprot_val(prot))
+			break;
+		*writable |= pte_write(next);
+	}
+	return n;
+}
+
+/*
+ * Share a run of entries (at most @max) that map consecutive pages of one
+ * large folio, from @page on, as fork's copy loop does: one reference
+ * count update for the run, and the rmap of the run at once where the
+ * kernel has it.  Returns the length of the run, or 0 when there is none
+ * to take at once (a run of one, or a page that may be pinned): the caller
+ * then copies the entry alone.
+ */
+static int dup_folio_run(struct cowdup_walk *w, pte_t *dst_pte,
+			 pte_t *src_pte, pte_t pte, unsigned long addr,
+			 struct page *page, int max)
+{
+	struct folio *folio = page_folio(page);
+	unsigned long pfn = pte_pfn(pte);
+	bool writable;
+	pgprot_t prot;
+	int i, nr;
+
+	nr = folio_run_len(folio, page, src_pte, pte, max, &writable);
+	if (nr == 1)
+		return 0;
+	if (folio_test_anon(folio)) {
+		if (unlikely(cowdup_try_dup_anon_rmap_ptes(folio, page, nr,
+							   w->src_vma))) {
+			/* Not again for each of its other pages. */
+			w->unbatched = folio;
+			return 0;
+		}
+		keep_shared_anon_dirty(page);
+		w->rss[MM_ANONPAGES] += nr;
+	} else {
+		cowdup_dup_file_rmap_ptes(folio, page, nr);
+		w->rss[page_rss_counter(page)] += nr;
+	}
+	folio_ref_add(folio, nr);
+
+	if (writable) {
+		for (i = 0; i < nr; i++)
+			if (pte_write(ptep_get(src_pte + i)))
+				ptep_set_wrprotect(w->mm, addr + i * PAGE_SIZE,
+						   src_pte + i);
+		/* The hull of the first and the last page: the whole run. */
+		owe_flush(w, addr, PAGE_SHIFT);
+		owe_flush(w, addr + (nr - 1) * PAGE_SIZE, PAGE_SHIFT);
+	}
+	prot = pte_pgprot(copy_of_pte(w->src_vma, pte));
+	for (i = 0; i < nr; i++)
+		set_pte_at(w->mm, dst_of(w, addr + i * PAGE_SIZE), dst_pte + i,
+			   pfn_pte(pfn + i, prot));
+	return nr;
+}
+
+/*
+ * Copy the present entry at @addr, with the entries after it (at most @max
+ * in all) when they map the following pages of the same large folio.
+ * Returns how many entries were copied, or an error.
+ */
+static int dup_present_ptes(struct cowdup_walk *w, pte_t *dst_pte,
+			    pte_t *src_pte, pte_t pte, unsigned long addr,
+			    int max)
+{
+	struct page *page = cowdup_normal_page(w->src_vma, addr, pte);
+	int nr;
+
+	/* Only copy-on-write VMAs: there the copy's entries are all alike. */
+	if (page && max > 1 && unlikely(PageCompound(page)) &&
+	    is_cow_mapping(w->src_vma->vm_flags) &&
+	    page_folio(page) != w->unbatched) {
+		nr = dup_folio_run(w, dst_pte, src_pte, pte, addr, page, max);
+		if (nr)
+			return nr;
+	}
+	return dup_present_pte(w, dst_pte, src_pte, pte, addr, page) ?: 1;
 }
 
 /* Swap, migration, device and marker entries, as fork handles them. */
@@ -292,7 +407,7 @@ static int dup_pte_range(struct cowdup_walk *w, pmd_t *dst_pmd,
 	spinlock_t *dst_ptl = pte_lockptr(w->mm, dst_pmd);
 	spinlock_t *src_ptl = pte_lockptr(w->mm, src_pmd);
 	pte_t *src_pte, *dst_pte;
-	int progress, ret, err;
+	int progress, ret, err, nr;
 
 again:
 	ret = 0;
@@ -301,9 +416,10 @@ again:
 	dst_pte = pte_offset_kernel(dst_pmd, dst_of(w, addr));
 	cowdup_lock_pair(dst_ptl, src_ptl);
 	arch_enter_lazy_mmu_mode();
-	for (; addr != end; addr += PAGE_SIZE, src_pte++, dst_pte++) {
+	for (; addr != end; addr += nr * PAGE_SIZE, src_pte += nr, dst_pte += nr) {
 		pte_t pte;
 
+		nr = 1;
 		if (progress >= 32) {
 			progress = 0;
 			if (need_resched() || spin_needbreak(src_ptl) ||
@@ -317,13 +433,19 @@ again:
 			progress++;
 			continue;
 		}
-		if (unlikely(!pte_present(pte)))
+		if (unlikely(!pte_present(pte))) {
 			ret = dup_nonpresent_pte(w, dst_pte, src_pte, pte, addr);
-		else
-			ret = dup_present_pte(w, dst_pte, src_pte, pte, addr);
+		} else {
+			ret = dup_present_ptes(w, dst_pte, src_pte, pte, addr,
+					       (end - addr) >> PAGE_SHIFT);
+			if (ret > 0) {
+				nr = ret;
+				ret = 0;
+			}
+		}
 		if (ret)
 			break;
-		progress += 8;
+		progress += 8 * nr;
 	}
 	arch_leave_lazy_mmu_mode();
 	cowdup_unlock_pair(dst_ptl, src_ptl);

@@ -213,6 +213,65 @@ TEST_F(uring, fixed_buffer_pin_stays_with_source)
 	munmap(src, LEN);
 }
 
+/*
+ * One page of a large folio mapped by PTEs is pinned (page 7 of the first
+ * of two THPs split by PTEs): the walk cannot share that folio's entries
+ * as one run, and the pinned page is copied for the copy; the other folio
+ * is shared.
+ */
+TEST_F(uring, pinned_page_of_a_large_folio)
+{
+	const size_t len = 2 * PMD_SZ, n = len / PAGE_SZ;
+	struct io_uring_sqe sqe;
+	struct iovec iov;
+	char *src, *copy;
+	int r;
+
+	src = thp_by_ptes(len, 1);
+	if (!src)
+		SKIP(return, "no THP to split");
+	iov.iov_base = src + 7 * PAGE_SZ;
+	iov.iov_len = PAGE_SZ;
+	r = syscall(__NR_io_uring_register, self->ring.fd,
+		    IORING_REGISTER_BUFFERS, &iov, 1);
+	if (r < 0 && (errno == EPERM || errno == ENOMEM))
+		SKIP(return, "cannot register buffers: %s", strerror(errno));
+	ASSERT_EQ(0, r) TH_LOG("IORING_REGISTER_BUFFERS: %s", strerror(errno));
+	ASSERT_TRUE(thp_backed(src));
+
+	copy = DUP_OK(self->fd, src, len, 0, 0);
+	ASSERT_PATTERN(copy, len, 1);
+	if (self->pfns) {
+		ASSERT_NE(pagemap_pfn(pagemap_entry(src + 7 * PAGE_SZ)),
+			  pagemap_pfn(pagemap_entry(copy + 7 * PAGE_SZ)));
+		ASSERT_NE(0ULL, pagemap_entry(src + 7 * PAGE_SZ) &
+				PM_MMAP_EXCLUSIVE);
+		ASSERT_EQ(n / 2, pages_same_pfn(src + PMD_SZ, copy + PMD_SZ,
+						n / 2));
+		ASSERT_EQ(n / 2, pages_mapcount(src + PMD_SZ, n / 2, 2));
+	}
+
+	/* the fixed read lands in the source's pinned page only */
+	memset(&sqe, 0, sizeof(sqe));
+	sqe.opcode = IORING_OP_READ_FIXED;
+	sqe.fd = self->memfd;
+	sqe.addr = (uintptr_t)(src + 7 * PAGE_SZ);
+	sqe.len = PAGE_SZ;
+	sqe.off = 0;
+	sqe.buf_index = 0;
+	ASSERT_EQ((int)PAGE_SZ, ring_run(&self->ring, &sqe));
+	ASSERT_PATTERN_AT(src + 7 * PAGE_SZ, 2, 1, 4);
+	ASSERT_PATTERN(copy, len, 1);
+	pattern_fill_at(copy, 0, n, 2);
+	ASSERT_PATTERN_AT(src, 0, 7, 1);
+	ASSERT_PATTERN_AT(src + 8 * PAGE_SZ, 8, n - 8, 1);
+
+	ASSERT_EQ(0, (int)syscall(__NR_io_uring_register, self->ring.fd,
+				  IORING_UNREGISTER_BUFFERS, NULL, 0));
+	munmap(copy, len);
+	munmap(src, len);
+}
+
 /* The copy registered as a fixed buffer after the dup: pins the copy */
 TEST_F(uring, fixed_buffer_in_copy)
 {

@@ -66,27 +66,6 @@ FIXTURE_TEARDOWN(thp)
 	ASSERT_KMSG_CLEAN(self->kmsg);
 }
 
-/*
- * The PMD-aligned 2 MiB at p is one huge folio: 512 present pages with
- * contiguous PFNs from a 512-aligned one, KPF_THP set (pagemap PFNs and
- * kpageflags: root only; true when they cannot be read).
- */
-static bool thp_backed(const char *p)
-{
-	uint64_t pfn0 = pagemap_pfn(pagemap_entry(p));
-	size_t i;
-
-	if (!pagemap_has_pfns())
-		return true;
-	if (!pfn0 || pfn0 % (PMD_SZ / PAGE_SZ) ||
-	    !(kpageflags(pfn0) & (1ULL << KPF_THP)))
-		return false;
-	for (i = 1; i < PMD_SZ / PAGE_SZ; i++)
-		if (pagemap_pfn(pagemap_entry(p + i * PAGE_SZ)) != pfn0 + i)
-			return false;
-	return true;
-}
-
 /* MADV_COLLAPSE, retried on EAGAIN (transient, per the man page) */
 static int collapse(void *p, size_t len)
 {

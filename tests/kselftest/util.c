@@ -681,6 +681,83 @@ uint64_t kpageflags(uint64_t pfn)
 	return f;
 }
 
+uint64_t kpagecount(uint64_t pfn)
+{
+	static int fd = -1;
+	uint64_t c = 0;
+
+	if (fd < 0)
+		fd = open("/proc/kpagecount", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &c, sizeof(c), (off_t)(pfn * 8)) != sizeof(c))
+		return 0;
+	return c;
+}
+
+size_t pages_mapcount(const void *p, size_t npages, uint64_t count)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < npages; i++) {
+		uint64_t pfn = pagemap_pfn(pagemap_entry((const char *)p +
+							 i * PAGE_SZ));
+
+		n += pfn && kpagecount(pfn) == count;
+	}
+	return n;
+}
+
+bool thp_backed(const void *p)
+{
+	uint64_t pfn0 = pagemap_pfn(pagemap_entry(p));
+	size_t i;
+
+	if (!pagemap_has_pfns())
+		return true;
+	if (!pfn0 || pfn0 % (PMD_SZ / PAGE_SZ) ||
+	    !(kpageflags(pfn0) & (1ULL << KPF_THP)))
+		return false;
+	for (i = 1; i < PMD_SZ / PAGE_SZ; i++)
+		if (pagemap_pfn(pagemap_entry((const char *)p + i * PAGE_SZ)) !=
+		    pfn0 + i)
+			return false;
+	return true;
+}
+
+char *thp_by_ptes(size_t len, uint64_t seed)
+{
+	char *p = mmap_aligned(len, PMD_SZ, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS);
+	size_t o;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if (madvise(p, len, MADV_HUGEPAGE))
+		goto fail;
+	pattern_fill(p, len, seed);
+	if (smaps_range_kb((uintptr_t)p, (uintptr_t)p + len,
+			   "AnonHugePages") != (long)(len / KiB))
+		goto fail;
+	/* Splits each PMD; the second call makes the range one VMA again. */
+	for (o = 0; o < len; o += PMD_SZ)
+		if (mprotect(p + o + PAGE_SZ, PAGE_SZ, PROT_READ) ||
+		    mprotect(p + o + PAGE_SZ, PAGE_SZ, PROT_READ | PROT_WRITE))
+			goto fail;
+	/* khugepaged must not collapse them back (into new pages). */
+	if (madvise(p, len, MADV_NOHUGEPAGE) ||
+	    smaps_range_kb((uintptr_t)p, (uintptr_t)p + len,
+			   "AnonHugePages") != 0)
+		goto fail;
+	for (o = 0; o < len; o += PMD_SZ)
+		if (!thp_backed(p + o))
+			goto fail;
+	return p;
+fail:
+	munmap(p, len);
+	return NULL;
+}
+
 uint64_t zero_page_pfn(void)
 {
 	static uint64_t pfn;

@@ -165,6 +165,24 @@ static inline uint64_t pagemap_pfn(uint64_t e)
 bool pagemap_has_pfns(void);
 /* /proc/kpageflags of pfn, or 0 */
 uint64_t kpageflags(uint64_t pfn);
+/* /proc/kpagecount of pfn: how many entries map it (root only), or 0 */
+uint64_t kpagecount(uint64_t pfn);
+/* Pages of [p, p + npages pages) present with a kpagecount of count */
+size_t pages_mapcount(const void *p, size_t npages, uint64_t count);
+/*
+ * The PMD-aligned 2 MiB at p is one huge folio: 512 present pages with
+ * contiguous PFNs from a 512-aligned one, KPF_THP set (pagemap PFNs and
+ * kpageflags: root only; true when they cannot be read).
+ */
+bool thp_backed(const void *p);
+/*
+ * A PMD-aligned private anonymous region of len (a multiple of PMD_SZ)
+ * filled with pattern seed, whose THPs are mapped by PTEs: each PMD split
+ * by an mprotect() of one of its pages and back, the folios kept (checked
+ * with thp_backed()), MADV_NOHUGEPAGE against khugepaged.  NULL when THPs
+ * cannot be had.
+ */
+char *thp_by_ptes(size_t len, uint64_t seed);
 /* Zero page PFN (read fault on fresh memory); 0 if it cannot be learnt */
 uint64_t zero_page_pfn(void);
 /* Pages of [p, p + n pages) that pagemap shows swapped out */
