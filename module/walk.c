@@ -57,11 +57,11 @@ static inline unsigned long dst_of(struct cowdup_walk *w, unsigned long addr)
 	return addr + w->delta;
 }
 
-static int page_rss_counter(struct page *page)
+static int folio_rss_counter(struct folio *folio)
 {
-	if (PageAnon(page))
+	if (folio_test_anon(folio))
 		return MM_ANONPAGES;
-	return folio_test_swapbacked(page_folio(page)) ? MM_SHMEMPAGES : MM_FILEPAGES;
+	return folio_test_swapbacked(folio) ? MM_SHMEMPAGES : MM_FILEPAGES;
 }
 
 static void flush_rss(struct cowdup_walk *w)
@@ -161,10 +161,8 @@ static int queue_copy(struct cowdup_walk *w, pte_t *src_pte, pte_t pte,
  * this hole on 6.1 and 6.12).  Reclaim writes such a page to swap anyway,
  * so the flag costs no I/O.
  */
-static void keep_shared_anon_dirty(struct page *page)
+static void keep_shared_anon_dirty(struct folio *folio)
 {
-	struct folio *folio = page_folio(page);
-
 	if (!folio_test_dirty(folio) && !folio_test_swapcache(folio))
 		folio_set_dirty(folio);
 }
@@ -182,44 +180,6 @@ static pte_t copy_of_pte(struct vm_area_struct *src_vma, pte_t pte)
 	 * has new contents: soft-dirty, as mremap() marks what it moves.
 	 */
 	return pte_mksoft_dirty(pte_clear_uffd_wp(pte));
-}
-
-static int dup_present_pte(struct cowdup_walk *w, pte_t *dst_pte,
-			    pte_t *src_pte, pte_t pte, unsigned long addr,
-			    struct page *page)
-{
-	struct vm_area_struct *src_vma = w->src_vma;
-
-	if (page && PageAnon(page)) {
-		/*
-		 * KSM finds a page's mappings by address through its rmap
-		 * item, so a KSM page mapped at a second address of the same
-		 * mm would be invisible to it: the copy gets its own page.
-		 * A page that may be pinned is copied too, as fork does, so
-		 * the pin keeps seeing the source's page.
-		 */
-		if (PageKsm(page))
-			return queue_copy(w, src_pte, pte, addr, page);
-		get_page(page);
-		if (unlikely(cowdup_try_dup_anon_rmap_pte(page, src_vma))) {
-			put_page(page);
-			return queue_copy(w, src_pte, pte, addr, page);
-		}
-		keep_shared_anon_dirty(page);
-		w->rss[MM_ANONPAGES]++;
-	} else if (page) {
-		get_page(page);
-		cowdup_dup_file_rmap_pte(page);
-		w->rss[page_rss_counter(page)]++;
-	}
-
-	/* Copy-on-write: both sides read-only from now on. */
-	if (is_cow_mapping(src_vma->vm_flags) && pte_write(pte)) {
-		ptep_set_wrprotect(w->mm, addr, src_pte);
-		owe_flush(w, addr, PAGE_SHIFT);
-	}
-	set_pte_at(w->mm, dst_of(w, addr), dst_pte, copy_of_pte(src_vma, pte));
-	return 0;
 }
 
 /* A source entry with the bits its copy does not take from it cleared. */
@@ -256,18 +216,17 @@ static int folio_run_len(struct folio *folio, struct page *page,
 }
 
 /*
- * Share a run of entries (at most @max) that map consecutive pages of one
- * large folio, from @page on, as fork's copy loop does: one reference
- * count update for the run, and the rmap of the run at once where the
- * kernel has it.  Returns the length of the run, or 0 when there is none
- * to take at once (a run of one, or a page that may be pinned): the caller
- * then copies the entry alone.
+ * Share a run of entries (at most @max) of a copy-on-write VMA that map
+ * consecutive pages of one large folio, from @page on, as fork's copy loop
+ * does: one reference count update for the run, and the rmap of the run
+ * at once where the kernel has it.  Returns the length of the run, or 0
+ * when there is none to take at once (a run of one, or a page that may be
+ * pinned): the caller then copies the entry alone.
  */
 static int dup_folio_run(struct cowdup_walk *w, pte_t *dst_pte,
 			 pte_t *src_pte, pte_t pte, unsigned long addr,
-			 struct page *page, int max)
+			 struct folio *folio, struct page *page, int max)
 {
-	struct folio *folio = page_folio(page);
 	unsigned long pfn = pte_pfn(pte);
 	bool writable;
 	pgprot_t prot;
@@ -283,11 +242,11 @@ static int dup_folio_run(struct cowdup_walk *w, pte_t *dst_pte,
 			w->unbatched = folio;
 			return 0;
 		}
-		keep_shared_anon_dirty(page);
+		keep_shared_anon_dirty(folio);
 		w->rss[MM_ANONPAGES] += nr;
 	} else {
 		cowdup_dup_file_rmap_ptes(folio, page, nr);
-		w->rss[page_rss_counter(page)] += nr;
+		w->rss[folio_rss_counter(folio)] += nr;
 	}
 	folio_ref_add(folio, nr);
 
@@ -308,26 +267,57 @@ static int dup_folio_run(struct cowdup_walk *w, pte_t *dst_pte,
 }
 
 /*
- * Copy the present entry at @addr, with the entries after it (at most @max
- * in all) when they map the following pages of the same large folio.
- * Returns how many entries were copied, or an error.
+ * Copy the present entry at @addr.  When it maps a page of a large folio
+ * and the entries after it (up to @end) map the folio's following pages,
+ * they are copied with it (dup_folio_run()): the return value is then how
+ * many entries after @addr were copied too; otherwise 0, or an error.
  */
-static int dup_present_ptes(struct cowdup_walk *w, pte_t *dst_pte,
+static int dup_present_pte(struct cowdup_walk *w, pte_t *dst_pte,
 			    pte_t *src_pte, pte_t pte, unsigned long addr,
-			    int max)
+			    unsigned long end)
 {
-	struct page *page = cowdup_normal_page(w->src_vma, addr, pte);
-	int nr;
+	struct vm_area_struct *src_vma = w->src_vma;
+	struct page *page = cowdup_normal_page(src_vma, addr, pte);
+	struct folio *folio = page ? page_folio(page) : NULL;
 
-	/* Only copy-on-write VMAs: there the copy's entries are all alike. */
-	if (page && max > 1 && unlikely(PageCompound(page)) &&
-	    is_cow_mapping(w->src_vma->vm_flags) &&
-	    page_folio(page) != w->unbatched) {
-		nr = dup_folio_run(w, dst_pte, src_pte, pte, addr, page, max);
+	if (unlikely(folio && folio_test_large(folio)) && end - addr > PAGE_SIZE &&
+	    is_cow_mapping(src_vma->vm_flags) && folio != w->unbatched) {
+		int nr = dup_folio_run(w, dst_pte, src_pte, pte, addr, folio,
+				       page, (end - addr) >> PAGE_SHIFT);
+
 		if (nr)
-			return nr;
+			return nr - 1;
 	}
-	return dup_present_pte(w, dst_pte, src_pte, pte, addr, page) ?: 1;
+	if (folio && folio_test_anon(folio)) {
+		/*
+		 * KSM finds a page's mappings by address through its rmap
+		 * item, so a KSM page mapped at a second address of the same
+		 * mm would be invisible to it: the copy gets its own page.
+		 * A page that may be pinned is copied too, as fork does, so
+		 * the pin keeps seeing the source's page.
+		 */
+		if (folio_test_ksm(folio))
+			return queue_copy(w, src_pte, pte, addr, page);
+		folio_get(folio);
+		if (unlikely(cowdup_try_dup_anon_rmap_pte(page, src_vma))) {
+			folio_put(folio);
+			return queue_copy(w, src_pte, pte, addr, page);
+		}
+		keep_shared_anon_dirty(folio);
+		w->rss[MM_ANONPAGES]++;
+	} else if (folio) {
+		folio_get(folio);
+		cowdup_dup_file_rmap_pte(page);
+		w->rss[folio_rss_counter(folio)]++;
+	}
+
+	/* Copy-on-write: both sides read-only from now on. */
+	if (is_cow_mapping(src_vma->vm_flags) && pte_write(pte)) {
+		ptep_set_wrprotect(w->mm, addr, src_pte);
+		owe_flush(w, addr, PAGE_SHIFT);
+	}
+	set_pte_at(w->mm, dst_of(w, addr), dst_pte, copy_of_pte(src_vma, pte));
+	return 0;
 }
 
 /* Swap, migration, device and marker entries, as fork handles them. */
@@ -354,7 +344,7 @@ static int dup_nonpresent_pte(struct cowdup_walk *w, pte_t *dst_pte,
 	} else if (is_migration_entry(entry)) {
 		page = pfn_swap_entry_to_page(entry);
 		owe_flush(w, addr, PAGE_SHIFT);
-		w->rss[page_rss_counter(page)]++;
+		w->rss[folio_rss_counter(page_folio(page))]++;
 		if (!is_readable_migration_entry(entry) &&
 		    is_cow_mapping(vm_flags)) {
 			entry = make_readable_migration_entry(swp_offset(entry));
@@ -368,7 +358,7 @@ static int dup_nonpresent_pte(struct cowdup_walk *w, pte_t *dst_pte,
 	} else if (is_device_private_entry(entry)) {
 		page = pfn_swap_entry_to_page(entry);
 		get_page(page);
-		w->rss[page_rss_counter(page)]++;
+		w->rss[folio_rss_counter(page_folio(page))]++;
 		/* Cannot fail: device-private pages cannot be pinned. */
 		WARN_ON_ONCE(cowdup_try_dup_anon_rmap_pte(page, w->src_vma));
 		if (is_writable_device_private_entry(entry) &&
@@ -407,7 +397,7 @@ static int dup_pte_range(struct cowdup_walk *w, pmd_t *dst_pmd,
 	spinlock_t *dst_ptl = pte_lockptr(w->mm, dst_pmd);
 	spinlock_t *src_ptl = pte_lockptr(w->mm, src_pmd);
 	pte_t *src_pte, *dst_pte;
-	int progress, ret, err, nr;
+	int progress, ret, err;
 
 again:
 	ret = 0;
@@ -416,10 +406,9 @@ again:
 	dst_pte = pte_offset_kernel(dst_pmd, dst_of(w, addr));
 	cowdup_lock_pair(dst_ptl, src_ptl);
 	arch_enter_lazy_mmu_mode();
-	for (; addr != end; addr += nr * PAGE_SIZE, src_pte += nr, dst_pte += nr) {
+	for (; addr != end; addr += PAGE_SIZE, src_pte++, dst_pte++) {
 		pte_t pte;
 
-		nr = 1;
 		if (progress >= 32) {
 			progress = 0;
 			if (need_resched() || spin_needbreak(src_ptl) ||
@@ -433,19 +422,21 @@ again:
 			progress++;
 			continue;
 		}
-		if (unlikely(!pte_present(pte))) {
+		if (unlikely(!pte_present(pte)))
 			ret = dup_nonpresent_pte(w, dst_pte, src_pte, pte, addr);
-		} else {
-			ret = dup_present_ptes(w, dst_pte, src_pte, pte, addr,
-					       (end - addr) >> PAGE_SHIFT);
-			if (ret > 0) {
-				nr = ret;
-				ret = 0;
-			}
+		else
+			ret = dup_present_pte(w, dst_pte, src_pte, pte, addr, end);
+		if (unlikely(ret)) {
+			if (ret < 0)
+				break;
+			/* A run: @ret entries after this one are copied too. */
+			addr += ret * PAGE_SIZE;
+			src_pte += ret;
+			dst_pte += ret;
+			progress += 8 * ret;
+			ret = 0;
 		}
-		if (ret)
-			break;
-		progress += 8 * nr;
+		progress += 8;
 	}
 	arch_leave_lazy_mmu_mode();
 	cowdup_unlock_pair(dst_ptl, src_ptl);
@@ -519,7 +510,7 @@ static int dup_huge_pmd(struct cowdup_walk *w, pmd_t *dst_pmd, pmd_t *src_pmd,
 			ret = 1;
 			goto populate;
 		}
-		keep_shared_anon_dirty(page);
+		keep_shared_anon_dirty(page_folio(page));
 		w->rss[MM_ANONPAGES] += HPAGE_PMD_NR;
 	}
 	/*

@@ -167,6 +167,8 @@ TEST_F(thp_pte, mixed_entries)
 	char *copy;
 	size_t i;
 
+	/* Every entry dirty, whatever the split left: runs must not stop there. */
+	pattern_fill(self->src, LEN, 1);
 	if (write_file("/proc/self/clear_refs", "4"))
 		SKIP(return, "no soft-dirty tracking");
 	pattern_fill_at(self->src + 300 * PAGE_SZ, 300, 11, 2);
