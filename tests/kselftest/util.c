@@ -667,32 +667,32 @@ bool pagemap_has_pfns(void)
 	return cached;
 }
 
+/* The 64-bit entry of pfn in a /proc/kpage* file (opened once into *fd), or 0 */
+static uint64_t kpage_entry(const char *path, int *fd, uint64_t pfn)
+{
+	uint64_t v = 0;
+
+	if (*fd < 0)
+		*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return 0;
+	if (pread(*fd, &v, sizeof(v), (off_t)(pfn * 8)) != sizeof(v))
+		return 0;
+	return v;
+}
+
 uint64_t kpageflags(uint64_t pfn)
 {
 	static int fd = -1;
-	uint64_t f = 0;
 
-	if (fd < 0)
-		fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &f, sizeof(f), (off_t)(pfn * 8)) != sizeof(f))
-		return 0;
-	return f;
+	return kpage_entry("/proc/kpageflags", &fd, pfn);
 }
 
 uint64_t kpagecount(uint64_t pfn)
 {
 	static int fd = -1;
-	uint64_t c = 0;
 
-	if (fd < 0)
-		fd = open("/proc/kpagecount", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &c, sizeof(c), (off_t)(pfn * 8)) != sizeof(c))
-		return 0;
-	return c;
+	return kpage_entry("/proc/kpagecount", &fd, pfn);
 }
 
 size_t pages_mapcount(const void *p, size_t npages, uint64_t count)
