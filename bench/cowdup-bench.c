@@ -8,9 +8,10 @@
  *   cowdup-bench [--sizes MiB,MiB,...] [--reps N] [--big-reps N]
  *                [--only SECTION,...] [--query-mib MiB]
  *
- * Sections: dup (16 MiB .. 2 GiB, 4 KiB pages and THP: cowdup, fork,
- * memfd, uffd-wp, memcpy), sparse, write (first write per page), restore,
- * query.  Every figure is the median of --reps runs (--big-reps for the
+ * Sections: dup (16 MiB .. 2 GiB, 4 KiB pages, THPs by PMD and by PTEs:
+ * cowdup, fork, memfd, uffd-wp, memcpy), sparse, write (first write per
+ * page), restore, query, state (the cost of a call by what ran before
+ * it).  Every figure is the median of --reps runs (--big-reps for the
  * memcpy of 1 GiB and more), printed with its min..max; times are wall
  * clock (CLOCK_MONOTONIC).  Besides the table, every figure is printed as
  * a line "@csv,section,kind,case,method,size_mib,reps,median_ms,min_ms,
@@ -422,19 +423,16 @@ static int make_memfd(size_t len, int thp, unsigned char **shared,
 typedef double (*run_fn)(void *ctx);
 
 /*
- * Several methods measured in turns (one run of each, then the next run of
- * each, ...), so that a slow phase of the host (other VMs, builds) hits all
- * of them alike and their ratios stay meaningful.  A negative time stops
- * that method (unavailable).
- *
- * What ran just before a timed run decides much of its cost in this VM: a
- * run right after a memcpy of the region finds host caches and QEMU's
- * software TLB cold, and a dup of a source that an earlier dup or fork
- * left write-protected has nothing to write-protect and no TLB flush to
- * send.  So a section that passes @before to run_jobs() has it called,
- * untimed, right before every timed run of every method: each run starts
- * from the same state.  The order of the turns still changes from round to
- * round (turn_order()), so that no method is always the first or the last.
+ * The methods of a case, measured one after the other: each method's runs
+ * in a row, as a program calls it in a loop, after one untimed warm-up
+ * run.  A section that passes
+ * @before has it called, untimed, right before every run.  So every timed
+ * run follows the same thing, the method's own previous run and @before:
+ * in this VM, what ran just before a call changes what a call of fixed
+ * cost costs by a factor of up to 6 (host caches and QEMU's software TLB;
+ * the state section measures it), and with the methods run in turns each
+ * run followed another method.  A negative time stops that method
+ * (unavailable).
  */
 struct job {
 	const char *section, *kind, *cas, *method;
@@ -442,55 +440,33 @@ struct job {
 	run_fn fn;
 	void *ctx;
 	int n;
-	/* filled by run_jobs() */
-	double t[MAXREPS];
-	int k, dead;
 };
 
 #define JOB(s, k, c, m, mb, f, x, nn) { .section = (s), .kind = (k), \
 	.cas = (c), .method = (m), .mib = (mb), .fn = (f), .ctx = (x), .n = (nn) }
 
-/*
- * Position @k of round @r: a Williams square (rows 0, 1, n-1, 2, n-2, ...
- * shifted by the round; for odd n every other cycle of n rounds mirrored),
- * so over n rounds (2n for odd n) every method runs right after every other
- * method equally often, and takes every position equally often.
- */
-static int turn_order(int r, int k, int n)
-{
-	if (n % 2 && (r / n) % 2)
-		k = n - 1 - k;
-	return ((k % 2 ? (k + 1) / 2 : n - k / 2) + r) % n;
-}
-
 static void run_jobs(struct job *j, int nj, void (*before)(void *ctx))
 {
-	int maxn = 0;
-
 	for (int i = 0; i < nj; i++) {
-		j[i].k = j[i].dead = 0;
-		if (j[i].n > maxn)
-			maxn = j[i].n < MAXREPS ? j[i].n : MAXREPS;
-	}
-	for (int r = 0; r < maxn; r++)
-		for (int k = 0; k < nj; k++) {
-			int i = turn_order(r, k, nj);
+		int n = j[i].n < MAXREPS ? j[i].n : MAXREPS, k = 0;
+		double t[MAXREPS];
+
+		if (!n)
+			continue;	/* not measured in this case */
+		for (int r = -1; r < n; r++) {
 			double v;
 
-			if (r >= j[i].n || j[i].dead)
-				continue;
 			if (before)
 				before(j[i].ctx);
 			v = j[i].fn(j[i].ctx);
 			if (v < 0)
-				j[i].dead = 1;
-			else
-				j[i].t[j[i].k++] = v;
+				break;
+			if (r >= 0)
+				t[k++] = v;
 		}
-	for (int i = 0; i < nj; i++)
-		if (j[i].n)	/* n == 0: not measured in this case */
-			record(j[i].section, j[i].kind, j[i].cas, j[i].method,
-			       j[i].mib, summarize(j[i].t, j[i].k));
+		record(j[i].section, j[i].kind, j[i].cas, j[i].method, j[i].mib,
+		       summarize(t, k));
+	}
 }
 
 /* The region of a dup, sparse or write case. */
@@ -1123,6 +1099,116 @@ static void query_print(void)
 	fflush(stdout);
 }
 
+/* ---- what ran before a call ------------------------------------------------------ */
+
+#define STATE_LEN	(16 * MIB)
+
+static double run_getpid(void *c)
+{
+	double t = now_ms();
+
+	(void)c;
+	(void)!syscall(SYS_getpid);
+	return now_ms() - t;
+}
+
+static double run_info(void *c)
+{
+	struct cowdup_info info;
+	double t = now_ms();
+
+	(void)c;
+	if (cowdup_info(&info))
+		fail("cowdup_info");
+	return now_ms() - t;
+}
+
+/* mmap of a region like the source's, not populated; munmap untimed. */
+static double run_mmap(void *c)
+{
+	struct dctx *d = c;
+	double t = now_ms();
+	void *p = mmap(NULL, d->len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	t = now_ms() - t;
+	if (p == MAP_FAILED)
+		fail("mmap");
+	munmap(p, d->len);
+	return t;
+}
+
+static void memcpy_source(void *c)
+{
+	struct dctx *d = c;
+
+	t_memcpy(d->src, d->len, d->thp);
+}
+
+/*
+ * The fixed cost of a call, by what ran just before it: nothing (the same
+ * call again), a write of every page of a 16 MiB THP region (what the dup
+ * section does before every run), or a memcpy of that region into a fresh
+ * mapping.  getpid() and COWDUP_IOC_INFO do no work of their own: what
+ * they cost after a memcpy is what the VM charges any call then.
+ */
+static void state_section(void)
+{
+	static const struct {
+		const char *cas, *what;
+		void (*before)(void *ctx);
+	} pred[] = {
+		{ "again", "the same call just before", NULL },
+		{ "write", "every page of the region written", write_source },
+		{ "memcpy", "a memcpy of the region into a fresh mapping", memcpy_source },
+	};
+	static const char *const calls[] = { "getpid", "INFO", "mmap", "cowdup", "fork" };
+	struct dctx d = { .len = STATE_LEN, .thp = KIND_THP, .run = STATE_LEN,
+			  .stride = STATE_LEN };
+	char buf[64];
+
+	printf("\n== what ran before a call: 16 MiB THP region (ms; x = times the 'again' median)\n");
+	printf("  %-8s", "call");
+	for (size_t p = 0; p < sizeof(pred) / sizeof(pred[0]); p++)
+		printf(" %-34s", pred[p].cas);
+	printf("\n");
+	d.src = map_region(d.len, KIND_THP, 0);
+	write_source(&d);
+	for (size_t p = 0; p < sizeof(pred) / sizeof(pred[0]); p++) {
+		struct job j[] = {
+			JOB("state", "thp", pred[p].cas, calls[0], 16, run_getpid, &d, reps),
+			JOB("state", "thp", pred[p].cas, calls[1], 16, run_info, &d, reps),
+			JOB("state", "thp", pred[p].cas, calls[2], 16, run_mmap, &d, reps),
+			JOB("state", "thp", pred[p].cas, calls[3], 16, run_cowdup, &d, reps),
+			JOB("state", "thp", pred[p].cas, calls[4], 16, run_fork, &d, reps),
+		};
+
+		run_jobs(j, sizeof(j) / sizeof(j[0]), pred[p].before);
+	}
+	munmap(d.src, d.len);
+	for (size_t c = 0; c < sizeof(calls) / sizeof(calls[0]); c++) {
+		const struct fig *again = lookup("state", "thp", "again", calls[c], 16);
+
+		printf("  %-8s", calls[c]);
+		for (size_t p = 0; p < sizeof(pred) / sizeof(pred[0]); p++) {
+			const struct fig *f = lookup("state", "thp", pred[p].cas,
+						     calls[c], 16);
+			char cell[96] = "";
+
+			if (f && p && again && again->med > 0)
+				snprintf(cell, sizeof(cell), "%s %.0fx",
+					 fmt_fig(buf, sizeof(buf), f), f->med / again->med);
+			else if (f)
+				snprintf(cell, sizeof(cell), "%s", fmt_fig(buf, sizeof(buf), f));
+			printf(" %-34s", cell);
+		}
+		printf("\n");
+	}
+	for (size_t p = 0; p < sizeof(pred) / sizeof(pred[0]); p++)
+		printf("  %-8s %s\n", pred[p].cas, pred[p].what);
+	fflush(stdout);
+}
+
 /* ---- targets of issue 6 ------------------------------------------------------------ */
 
 static void verdict(const char *what, int met, const char *fmt, ...)
@@ -1235,7 +1321,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: cowdup-bench [--sizes MiB,...] [--reps N] [--big-reps N]\n"
-		"                    [--only dup,sparse,write,restore,query] [--query-mib MiB]\n");
+		"                    [--only dup,sparse,write,restore,query,state] [--query-mib MiB]\n");
 	exit(2);
 }
 
@@ -1329,6 +1415,10 @@ int main(int argc, char **argv)
 	if (want("restore")) {
 		restore_section();
 		took("restore", &t0);
+	}
+	if (want("state")) {
+		state_section();
+		took("state", &t0);
 	}
 	targets();
 	return 0;
