@@ -425,12 +425,12 @@ typedef double (*run_fn)(void *ctx);
 /*
  * The methods of a case, measured one after the other: each method's runs
  * in a row, as a program calls it in a loop, after one untimed warm-up
- * run.  A section that passes
- * @before has it called, untimed, right before every run.  So every timed
- * run follows the same thing, the method's own previous run and @before:
- * in this VM, what ran just before a call changes what a call of fixed
- * cost costs by a factor of up to 6 (host caches and QEMU's software TLB;
- * the state section measures it), and with the methods run in turns each
+ * run.  A section that passes @before has it called, untimed, right
+ * before every run.  So every timed run follows the same thing, the
+ * method's own previous run and @before: in this VM what ran just before
+ * a call changes its cost (a call that does no work: up to 32 times; a
+ * 16 MiB THP dup: up to 6 times; host caches and QEMU's software TLB, as
+ * the state section measures), and with the methods run in turns each
  * run followed another method.  A negative time stops that method
  * (unavailable).
  */
@@ -478,22 +478,17 @@ struct dctx {
 };
 
 /*
- * Write one byte in every populated page of the region (untimed), after
- * MADV_POPULATE_WRITE over it, which under TCG takes the write faults far
- * faster than user space would: every entry is then writable and its page
- * exclusive again, the state of memory a program has just been working
- * on, the memory it would snapshot.  The dup and sparse sections call it
- * before every timed run (run_jobs()).
+ * Write every populated page of the region (fill(), untimed): every entry
+ * is then writable and its page exclusive again, the state of memory a
+ * program has just been working on, the memory it would snapshot.  The
+ * dup and sparse sections call it before every timed run (run_jobs()).
  */
 static void write_source(void *c)
 {
 	struct dctx *d = c;
 
-	for (size_t o = 0; o < d->len; o += d->stride) {
-		madvise(d->src + o, d->run, MADV_POPULATE_WRITE);
-		for (size_t i = 0; i < d->run; i += PAGE)
-			d->src[o + i]++;
-	}
+	for (size_t o = 0; o < d->len; o += d->stride)
+		fill(d->src + o, d->run);
 }
 
 static double run_cowdup(void *c) { struct dctx *d = c; return t_cowdup(d->src, d->len); }
